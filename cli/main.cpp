@@ -1,0 +1,39 @@
+// hypdiff: randomized differential tester for verified hypervisors.
+#include <cstdio>
+#include <exception>
+#include <stdexcept>
+
+#include "cli/commands.hpp"
+#include "model/zmap.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"hypdiff: randomized differential and noninterference tester for SeKVM-style hypervisors"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "hypdiff 0.1");
+  hypdiff::cli::Action selfcheck = hypdiff::cli::add_selfcheck(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "hypdiff: %s (see --help)\n", e.what());
+    return hypdiff::cli::kExitUsage;
+  }
+  try {
+    if (app.got_subcommand("selfcheck")) return selfcheck();
+  } catch (const hypdiff::model::ModelBug& e) {
+    std::fprintf(stderr, "hypdiff: internal error (a bug in hypdiff, please report): %s\n", e.what());
+    return hypdiff::cli::kExitInternal;
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "hypdiff: %s\n", e.what());
+    return hypdiff::cli::kExitUsage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hypdiff: internal error: %s\n", e.what());
+    return hypdiff::cli::kExitInternal;
+  }
+  return hypdiff::cli::kExitUsage;
+}

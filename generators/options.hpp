@@ -1,0 +1,20 @@
+// Knobs of case generation, independent of RapidCheck's size parameter so a case's length and VM
+// count are what the user asked for.
+#pragma once
+
+#include "model/config.hpp"
+#include "model/profile.hpp"
+
+namespace hypdiff::generators {
+
+struct GenOptions {
+  int min_ops = 1;
+  int max_ops = 60;
+  int max_vms = 3;             // VMs the generator tries to create and boot
+  int hostile_permille = 100;  // share of boundary and hostile argument values
+  model::MachineConfig cfg;
+  // The generator runs the model to stay state-aware; this is the profile it simulates.
+  model::Profile profile = model::Profile::intended();
+};
+
+}  // namespace hypdiff::generators

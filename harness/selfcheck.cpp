@@ -1,0 +1,174 @@
+#include "harness/selfcheck.hpp"
+
+#include <chrono>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "generators/case_gen.hpp"
+#include "model/init.hpp"
+#include "oracles/invariants.hpp"
+#include "oracles/noninterference.hpp"
+#include "oracles/variation.hpp"
+
+namespace hypdiff::harness {
+
+using model::RData;
+using model::Z;
+
+namespace {
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t x = a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL);
+  x ^= x >> 31;
+  x *= 0xBF58476D1CE4E5B9ULL;
+  return x ^ (x >> 29);
+}
+
+// The principals of a state: the host and every VM the state knows of.
+std::vector<Z> principals(const RData& d) {
+  std::vector<Z> out{model::k::HOSTVISOR};
+  for (Z v = 1; v <= d.cfg().max_vms; ++v) {
+    if (d.shared.vminfos.get(v).VS.vm_state != model::k::UNUSED) out.push_back(v);
+  }
+  return out;
+}
+
+bool is_access(const model::Op& op) {
+  const auto h = model::handler_of(op);
+  return h == model::Handler::mem_load || h == model::Handler::mem_store ||
+         h == model::Handler::dev_load || h == model::Handler::dev_store;
+}
+
+class Checker {
+ public:
+  Checker(const SelfCheckOptions& opts, SelfCheckReport& rep) : opts_(opts), rep_(rep) {}
+
+  void run_case(const generators::Case& c, int case_index) {
+    RData d = model::initial_state(c.cfg, opts_.gen.profile,
+                                   std::make_shared<const model::OracleInputs>(c.oracle));
+    for (std::size_t i = 0; i < c.ops.size(); ++i) {
+      const model::Op& op = c.ops[i];
+      const model::StepResult r = model::apply(d, op);
+      count(d, op, r.kind);
+      ++rep_.steps;
+      if (r.after) {
+        check_step(d, op, *r.after, case_index, static_cast<int>(i));
+        d = *r.after;
+      }
+    }
+  }
+
+ private:
+  void count(const RData& before, const model::Op& op, model::StepKind kind) {
+    const auto k = static_cast<std::size_t>(kind);
+    ++rep_.coverage.by_handler[static_cast<std::size_t>(model::handler_of(op))][k];
+    if (const auto* h = std::get_if<model::HostHvc>(&op); h && before.ihost && !before.icore) {
+      const Z n = h->x[0];
+      const int key = (n >= kFirstHvc && n <= kLastHvc) ? static_cast<int>(n) : -1;
+      ++rep_.coverage.by_hvc[key][k];
+    }
+  }
+
+  void find(const char* property, int case_index, int step, const model::Op& op,
+            std::string detail) {
+    ++rep_.finding_count;
+    ++rep_.findings_by_property[property];
+    if (rep_.findings.size() < opts_.max_findings) {
+      rep_.findings.push_back(Finding{property, case_index, step, model::to_string(op),
+                                      std::move(detail)});
+    }
+  }
+
+  void check_step(const RData& before, const model::Op& op, const RData& after, int case_index,
+                  int step) {
+    if (after.halt) return;  // the theorems are stated for non-halting steps
+    if (opts_.invariants) {
+      ++rep_.checks;
+      const auto bad = oracles::check_state_inv(after, 3);
+      if (!bad.empty()) {
+        std::string text;
+        for (const auto& v : bad) text += v.clause + " at " + v.where + ": " + v.detail + "; ";
+        find("invariant", case_index, step, op, text);
+      }
+    }
+    if (opts_.integrity) {
+      for (Z v : principals(after)) {
+        if (!oracles::integrity_applies(v, before, after)) continue;
+        ++rep_.checks;
+        if (auto bad = oracles::check_integrity(v, before, after)) {
+          find("integrity", case_index, step, op, bad->summary);
+        }
+      }
+    }
+    if (opts_.confidentiality && is_access(op)) {
+      const Z v = before.cur_vmid;
+      if (!oracles::valid_role(v, before) || !oracles::active(v, before)) return;
+      const std::uint64_t seed = mix(static_cast<std::uint64_t>(case_index), static_cast<std::uint64_t>(step));
+      const RData twin = oracles::vary_unobservable(before, v, seed);
+      const model::StepResult r2 = model::apply(twin, op);
+      ++rep_.checks;
+      if (!r2.after) {
+        find("confidentiality", case_index, step, op,
+             "the access is defined in one state and undefined in an indistinguishable one");
+        return;
+      }
+      if (r2.after->halt) return;
+      if (auto bad = oracles::check_confidentiality(v, before, twin, after, *r2.after)) {
+        find("confidentiality", case_index, step, op, bad->summary);
+      }
+    }
+  }
+
+  const SelfCheckOptions& opts_;
+  SelfCheckReport& rep_;
+};
+
+}  // namespace
+
+SelfCheckReport run_selfcheck(const SelfCheckOptions& opts,
+                              const std::function<void(int)>& progress) {
+  SelfCheckReport rep;
+  const auto t0 = std::chrono::steady_clock::now();
+  Checker checker(opts, rep);
+  for (int i = 0; i < opts.cases; ++i) {
+    const generators::Case c =
+        generators::generate_case(opts.gen, mix(opts.seed, static_cast<std::uint64_t>(i)));
+    checker.run_case(c, i);
+    ++rep.cases;
+    if (progress) progress(i + 1);
+  }
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return rep;
+}
+
+std::string format_report(const SelfCheckReport& r) {
+  std::string out;
+  out += fmt::format("{} cases, {} steps, {} checks in {:.2f} s ({:.0f} steps/s)\n", r.cases,
+                     r.steps, r.checks, r.seconds, r.seconds > 0 ? double(r.steps) / r.seconds : 0);
+  out += fmt::format("{:<16} {:>10} {:>10} {:>10}\n", "handler", "ok", "halted", "undefined");
+  for (int h = 0; h < model::kHandlerCount; ++h) {
+    const Counts& c = r.coverage.by_handler[static_cast<std::size_t>(h)];
+    out += fmt::format("{:<16} {:>10} {:>10} {:>10}\n",
+                       model::handler_name(static_cast<model::Handler>(h)), c[0], c[1], c[2]);
+  }
+  out += fmt::format("{:<16} {:>10} {:>10} {:>10}\n", "hypercall", "ok", "halted", "undefined");
+  for (int n = kFirstHvc; n <= kLastHvc; ++n) {
+    const auto it = r.coverage.by_hvc.find(n);
+    const Counts c = it == r.coverage.by_hvc.end() ? Counts{} : it->second;
+    out += fmt::format("{:<16} {:>10} {:>10} {:>10}\n", n, c[0], c[1], c[2]);
+  }
+  if (auto it = r.coverage.by_hvc.find(-1); it != r.coverage.by_hvc.end()) {
+    out += fmt::format("{:<16} {:>10} {:>10} {:>10}\n", "other", it->second[0], it->second[1],
+                       it->second[2]);
+  }
+  out += fmt::format("findings: {}\n", r.finding_count);
+  for (const auto& [prop, n] : r.findings_by_property) out += fmt::format("  {}: {}\n", prop, n);
+  for (const Finding& f : r.findings) {
+    out += fmt::format("  [{}] case {} step {}: {}\n      {}\n", f.property, f.case_index, f.step,
+                       f.op, f.detail);
+  }
+  return out;
+}
+
+}  // namespace hypdiff::harness
