@@ -51,6 +51,8 @@ struct VmHint {
   std::vector<Z> gfns;  // gfns likely mapped in the VM's stage-2 table
   std::vector<std::pair<Z, Z>> smmu;  // (cbndx, index) allocated for this VM
   Z dma_pfn = 0;        // host page reserved for this VM's DMA
+  bool wants_dma = false;  // gets an SMMU context and DMA mappings before it is verified
+  Z dma_mapped = 0;
 };
 
 struct Hints {
@@ -163,8 +165,10 @@ struct Gen {
       const Z slot = static_cast<Z>(h.vms.size()) - 1;
       vh.block_pfn = image_block(slot % std::max(opts.max_vms, 1));
       vh.image_pages = 1 + pick_z(0, 4);
-      vh.load_addr = Z{0x40000000} + pick_z(0, 8) * k::PAGE_SIZE;
+      // Below 2^28 so that the literal SET_BOOT_INFO check (is_pfn(load_addr + size)) passes too.
+      vh.load_addr = Z{0x08000000} + pick_z(0, 8) * k::PAGE_SIZE;
       vh.dma_pfn = dma_page(v);
+      vh.wants_dma = pick(2) == 1;
     }
     return vh;
   }
@@ -188,8 +192,24 @@ struct Gen {
         const Z pfn = hostile() ? any_u64() : vh.block_pfn + mapped;
         return hvc(k::HVC_REMAP_VM_IMAGE, v, pfn, hostile() ? pick_z(0, cfg.max_load_info + 1) : 0);
       }
-      default: return hvc(k::HVC_VERIFY_VM_IMAGE, v);
+      default: break;
     }
+    if (vh.wants_dma && vh.smmu.empty()) {
+      // Give the VM a free SMMU context before it is verified (afterwards the spec refuses).
+      for (Z i = 0; i < cfg.smmu_num(); ++i)
+        for (Z c = 0; c < cfg.smmu_ctxt_banks && c < cfg.smmus[static_cast<std::size_t>(i)].context_banks; ++c)
+          if (d.shared.smmu_vmid.get(cfg.smmu_id(i, c)) == k::INVALID) {
+            vh.smmu.emplace_back(c, i);
+            return hvc(k::HVC_SMMU_ALLOC_PGD, c, v, i);
+          }
+    }
+    if (vh.wants_dma && !vh.smmu.empty() && vh.dma_mapped < 2) {
+      const auto [c, i] = vh.smmu.front();
+      const Z n = vh.dma_mapped++;
+      return hvc(k::HVC_SMMU_LPAE_MAP, (Z{0x60000} + n) * k::PAGE_SIZE, (vh.dma_pfn + n) * k::PAGE_SIZE,
+                 pick_z(0, 0x100), c, i);
+    }
+    return hvc(k::HVC_VERIFY_VM_IMAGE, v);
   }
 
   // Extra vCPUs of READY VMs, and (hostile) lifecycle calls in the wrong state.
@@ -205,7 +225,7 @@ struct Gen {
     if (!hostile_op) return hvc(k::HVC_TIMER_SET_CNTVOFF);
     if (pick(2) == 0) return hvc(k::HVC_REGISTER_VCPU, v, pick_z(0, cfg.vcpus_per_vm + 2));
     return hvc(pick(2) ? k::HVC_VERIFY_VM_IMAGE : k::HVC_SET_BOOT_INFO, v,
-               Z{0x40000000} + pick_z(0, 64) * k::PAGE_SIZE, pick_z(1, 3) * k::PAGE_SIZE);
+               Z{0x08000000} + pick_z(0, 64) * k::PAGE_SIZE, pick_z(1, 3) * k::PAGE_SIZE);
   }
 
   // Host runs a vCPU; writes the core-oracle answers (vcpu id, fault address, pte, level) and, for
@@ -307,6 +327,7 @@ struct Gen {
     switch (pick(4)) {
       case 0: {
         // Encrypt one of a verified VM's image pages into a host page.
+        if (verified.empty() && !hostile_op) return hvc(k::HVC_SAVE_CRYPT_VCPU, some_vm(d), 0);
         const Z v = verified.empty() || hostile() ? some_vm(d) : pick_from(verified);
         const Z in = hostile() || !cfg.is_vm(v) ? ram_pfn() : hint(v).block_pfn + pick_z(0, 4);
         return hvc(k::HVC_ENCRYPT_BUF, v, in * k::PAGE_SIZE, host_page() * k::PAGE_SIZE);
@@ -488,7 +509,7 @@ struct Gen {
       case 7: return model::MemStore{static_cast<std::uint64_t>(gfn), reg};
       case 8: {
         const auto [cb, idx] = pick_from(vh.smmu);
-        const Z dgfn = Z{0x60000} + pick_z(0, 4);
+        const Z dgfn = Z{0x60000} + (hostile() ? pick_z(0, 8) : pick_z(0, std::max<Z>(vh.dma_mapped, 1)));
         const auto g = static_cast<std::uint64_t>(dgfn);
         if (pick(2))
           return model::DevStore{g, reg, static_cast<std::uint32_t>(cb), static_cast<std::uint32_t>(idx)};

@@ -53,13 +53,24 @@ class Checker {
       count(d, op, r.kind);
       ++rep_.steps;
       if (r.after) {
-        check_step(d, op, *r.after, case_index, static_cast<int>(i));
+        // A case is a counterexample from its first failing step on; later steps would only
+        // repeat the same finding (an invariant stays broken).
+        if (!check_step(d, op, *r.after, case_index, static_cast<int>(i))) {
+          count_rest(c, i + 1);
+          return;
+        }
         d = *r.after;
       }
     }
   }
 
  private:
+  // Steps of a case after its first finding are not run; they are still counted as steps.
+  void count_rest(const generators::Case& c, std::size_t from) {
+    rep_.steps += c.ops.size() - from;
+    rep_.skipped_steps += c.ops.size() - from;
+  }
+
   void count(const RData& before, const model::Op& op, model::StepKind kind) {
     const auto k = static_cast<std::size_t>(kind);
     ++rep_.coverage.by_handler[static_cast<std::size_t>(model::handler_of(op))][k];
@@ -72,6 +83,7 @@ class Checker {
 
   void find(const char* property, int case_index, int step, const model::Op& op,
             std::string detail) {
+    found_ = true;
     ++rep_.finding_count;
     ++rep_.findings_by_property[property];
     if (rep_.findings.size() < opts_.max_findings) {
@@ -80,8 +92,16 @@ class Checker {
     }
   }
 
-  void check_step(const RData& before, const model::Op& op, const RData& after, int case_index,
+  // False when the step fails a property.
+  bool check_step(const RData& before, const model::Op& op, const RData& after, int case_index,
                   int step) {
+    found_ = false;
+    check_properties(before, op, after, case_index, step);
+    return !found_;
+  }
+
+  void check_properties(const RData& before, const model::Op& op, const RData& after,
+                        int case_index, int step) {
     if (after.halt) return;  // the theorems are stated for non-halting steps
     if (opts_.invariants) {
       ++rep_.checks;
@@ -122,6 +142,7 @@ class Checker {
 
   const SelfCheckOptions& opts_;
   SelfCheckReport& rep_;
+  bool found_ = false;
 };
 
 }  // namespace
@@ -146,6 +167,8 @@ std::string format_report(const SelfCheckReport& r) {
   std::string out;
   out += fmt::format("{} cases, {} steps, {} checks in {:.2f} s ({:.0f} steps/s)\n", r.cases,
                      r.steps, r.checks, r.seconds, r.seconds > 0 ? double(r.steps) / r.seconds : 0);
+  if (r.skipped_steps > 0)
+    out += fmt::format("{} steps after a case's first finding were not run\n", r.skipped_steps);
   out += fmt::format("{:<16} {:>10} {:>10} {:>10}\n", "handler", "ok", "halted", "undefined");
   for (int h = 0; h < model::kHandlerCount; ++h) {
     const Counts& c = r.coverage.by_handler[static_cast<std::size_t>(h)];
