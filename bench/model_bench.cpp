@@ -43,7 +43,8 @@ void BM_ModelSteps(benchmark::State& state) {
       benchmark::DoNotOptimize(d.halt);
     }
   }
-  state.counters["steps/s"] = benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsRate);
+  state.counters["steps/s"] =
+      benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ModelSteps)->Unit(benchmark::kMillisecond);
 
@@ -85,8 +86,10 @@ void BM_ProjectionDiff(benchmark::State& state) {
     entries += static_cast<std::int64_t>(p.b.shared.s2page.explicit_size() +
                                          p.b.shared.npts.get(0).pt.explicit_size());
   }
-  state.counters["diffs/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsRate);
-  state.counters["map entries"] = benchmark::Counter(static_cast<double>(entries) / static_cast<double>(std::max<std::int64_t>(n, 1)));
+  state.counters["diffs/s"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsRate);
+  state.counters["map entries"] = benchmark::Counter(
+      static_cast<double>(entries) / static_cast<double>(std::max<std::int64_t>(n, 1)));
 }
 BENCHMARK(BM_ProjectionDiff);
 
@@ -100,7 +103,8 @@ void BM_ObsEq(benchmark::State& state) {
     benchmark::DoNotOptimize(oracles::obs_eq(static_cast<model::Z>(i % 3), p.a, p.b));
     ++n;
   }
-  state.counters["checks/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsRate);
+  state.counters["checks/s"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ObsEq);
 

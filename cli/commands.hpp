@@ -2,16 +2,15 @@
 // to run when selected; the action returns the process exit code.
 #pragma once
 
-#include <functional>
-
 #include <CLI/CLI.hpp>
+#include <functional>
 
 namespace hypdiff::cli {
 
 // Exit codes, documented in README.md.
 inline constexpr int kExitPass = 0;
-inline constexpr int kExitFail = 1;   // a property failed / a divergence was found
-inline constexpr int kExitUsage = 2;  // bad arguments or environment
+inline constexpr int kExitFail = 1;      // a property failed / a divergence was found
+inline constexpr int kExitUsage = 2;     // bad arguments or environment
 inline constexpr int kExitInternal = 3;  // a bug in hypdiff itself
 
 using Action = std::function<int()>;

@@ -7,7 +7,8 @@
 #include "model/zmap.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"hypdiff: randomized differential and noninterference tester for SeKVM-style hypervisors"};
+  CLI::App app{
+      "hypdiff: randomized differential and noninterference tester for SeKVM-style hypervisors"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "hypdiff 0.1");
   hypdiff::cli::Action selfcheck = hypdiff::cli::add_selfcheck(app);
@@ -26,7 +27,8 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("selfcheck")) return selfcheck();
   } catch (const hypdiff::model::ModelBug& e) {
-    std::fprintf(stderr, "hypdiff: internal error (a bug in hypdiff, please report): %s\n", e.what());
+    std::fprintf(stderr, "hypdiff: internal error (a bug in hypdiff, please report): %s\n",
+                 e.what());
     return hypdiff::cli::kExitInternal;
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "hypdiff: %s\n", e.what());

@@ -1,14 +1,13 @@
 // `hypdiff selfcheck`: the model's self-check against the proved theorems, with coverage.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <string>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "harness/selfcheck.hpp"
@@ -43,11 +42,15 @@ nlohmann::json report_json(const harness::SelfCheckReport& r, const std::string&
         counts_json(r.coverage.by_handler[static_cast<std::size_t>(h)]);
   }
   nlohmann::json hvcs = nlohmann::json::object();
-  for (const auto& [n, c] : r.coverage.by_hvc) hvcs[n < 0 ? "other" : std::to_string(n)] = counts_json(c);
+  for (const auto& [n, c] : r.coverage.by_hvc)
+    hvcs[n < 0 ? "other" : std::to_string(n)] = counts_json(c);
   nlohmann::json findings = nlohmann::json::array();
   for (const auto& f : r.findings) {
-    findings.push_back({{"property", f.property}, {"case", f.case_index}, {"step", f.step},
-                        {"op", f.op}, {"detail", f.detail}});
+    findings.push_back({{"property", f.property},
+                        {"case", f.case_index},
+                        {"step", f.step},
+                        {"op", f.op},
+                        {"detail", f.detail}});
   }
   return {{"profile", profile},
           {"seed", seed},
@@ -88,17 +91,22 @@ Action add_selfcheck(CLI::App& app) {
       "selfcheck",
       "Run the spec model's self-checks (invariants, integrity, confidentiality) on random "
       "reachable sequences and report per-handler and per-hypercall coverage");
-  sub->add_option("--cases", args->cases, "number of random sequences")->check(CLI::Range(1, 100000000));
+  sub->add_option("--cases", args->cases, "number of random sequences")
+      ->check(CLI::Range(1, 100000000));
   sub->add_option("--seed", args->seed, "seed; the same seed gives the same sequences");
   sub->add_option("--profile", args->profile,
                   "model profile: intended, literal, or either with +id/-id deviation switches");
-  sub->add_option("--max-ops", args->max_ops, "maximum operations per sequence")->check(CLI::Range(1, 100000));
-  sub->add_option("--max-vms", args->max_vms, "VMs each sequence tries to create")->check(CLI::Range(0, 254));
-  sub->add_option("--hostile", args->hostile, "per-mille share of hostile argument values")->check(CLI::Range(0, 1000));
+  sub->add_option("--max-ops", args->max_ops, "maximum operations per sequence")
+      ->check(CLI::Range(1, 100000));
+  sub->add_option("--max-vms", args->max_vms, "VMs each sequence tries to create")
+      ->check(CLI::Range(0, 254));
+  sub->add_option("--hostile", args->hostile, "per-mille share of hostile argument values")
+      ->check(CLI::Range(0, 1000));
   sub->add_option("--json", args->json, "write a JSON report to FILE, or - for stdout");
   sub->add_flag("--no-invariants", args->no_invariants, "skip the shared_inv/state_inv checks");
   sub->add_flag("--no-integrity", args->no_integrity, "skip the integrity checks");
-  sub->add_flag("--no-confidentiality", args->no_confidentiality, "skip the confidentiality checks");
+  sub->add_flag("--no-confidentiality", args->no_confidentiality,
+                "skip the confidentiality checks");
   sub->add_flag("--allow-findings", args->allow_findings,
                 "exit 0 even when properties fail (to survey the literal profile)");
 

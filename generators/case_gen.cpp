@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <iterator>
-#include <tuple>
 #include <map>
 #include <memory>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -13,18 +13,16 @@
 namespace hypdiff::generators {
 
 using model::Op;
+using model::pow2;
 using model::RData;
 using model::Z;
-using model::pow2;
 namespace k = model::k;
 
 namespace {
 
 // ---- choices (each shrinks towards 0) ----------------------------------------------------------
 
-std::uint64_t pick(std::uint64_t n) {
-  return n <= 1 ? 0 : *rc::gen::inRange<std::uint64_t>(0, n);
-}
+std::uint64_t pick(std::uint64_t n) { return n <= 1 ? 0 : *rc::gen::inRange<std::uint64_t>(0, n); }
 Z pick_z(Z lo, Z hi) { return lo + static_cast<Z>(pick(static_cast<std::uint64_t>(hi - lo))); }
 template <class T>
 const T& pick_from(const std::vector<T>& v) {
@@ -32,12 +30,18 @@ const T& pick_from(const std::vector<T>& v) {
 }
 Z any_u64() {
   switch (pick(6)) {
-    case 0: return 0;
-    case 1: return k::INVALID;
-    case 2: return k::INVALID64;
-    case 3: return pow2(48) + pick_z(0, 4096);
-    case 4: return pow2(40) - 4096;
-    default: return static_cast<Z>(*rc::gen::arbitrary<std::uint64_t>());
+    case 0:
+      return 0;
+    case 1:
+      return k::INVALID;
+    case 2:
+      return k::INVALID64;
+    case 3:
+      return pow2(48) + pick_z(0, 4096);
+    case 4:
+      return pow2(40) - 4096;
+    default:
+      return static_cast<Z>(*rc::gen::arbitrary<std::uint64_t>());
   }
 }
 
@@ -45,13 +49,13 @@ Z any_u64() {
 // lifecycle states; these hints only bias argument choices.
 struct VmHint {
   Z vmid = 0;
-  Z block_pfn = 0;      // 2 MiB-aligned host RAM block whose pages become the image
-  Z load_addr = 0;      // guest IPA of the image
+  Z block_pfn = 0;  // 2 MiB-aligned host RAM block whose pages become the image
+  Z load_addr = 0;  // guest IPA of the image
   Z image_pages = 0;
-  std::vector<Z> gfns;  // gfns likely mapped in the VM's stage-2 table
+  std::vector<Z> gfns;                // gfns likely mapped in the VM's stage-2 table
   std::vector<std::pair<Z, Z>> smmu;  // (cbndx, index) allocated for this VM
-  Z dma_pfn = 0;        // host page reserved for this VM's DMA
-  bool wants_dma = false;  // gets an SMMU context and DMA mappings before it is verified
+  Z dma_pfn = 0;                      // host page reserved for this VM's DMA
+  bool wants_dma = false;             // gets an SMMU context and DMA mappings before it is verified
   Z dma_mapped = 0;
 };
 
@@ -181,7 +185,8 @@ struct Gen {
   Op boot_step(const RData& d, Z v) {
     VmHint& vh = hint(v);
     switch (boot_stage(d, v)) {
-      case 0: return hvc(k::HVC_REGISTER_VCPU, v, hostile() ? pick_z(0, cfg.vcpus_per_vm + 2) : 0);
+      case 0:
+        return hvc(k::HVC_REGISTER_VCPU, v, hostile() ? pick_z(0, cfg.vcpus_per_vm + 2) : 0);
       case 1: {
         const Z size = hostile() ? any_u64() : vh.image_pages * k::PAGE_SIZE - pick_z(0, 4096);
         return hvc(k::HVC_SET_BOOT_INFO, v, vh.load_addr, size);
@@ -192,12 +197,15 @@ struct Gen {
         const Z pfn = hostile() ? any_u64() : vh.block_pfn + mapped;
         return hvc(k::HVC_REMAP_VM_IMAGE, v, pfn, hostile() ? pick_z(0, cfg.max_load_info + 1) : 0);
       }
-      default: break;
+      default:
+        break;
     }
     if (vh.wants_dma && vh.smmu.empty()) {
       // Give the VM a free SMMU context before it is verified (afterwards the spec refuses).
       for (Z i = 0; i < cfg.smmu_num(); ++i)
-        for (Z c = 0; c < cfg.smmu_ctxt_banks && c < cfg.smmus[static_cast<std::size_t>(i)].context_banks; ++c)
+        for (Z c = 0;
+             c < cfg.smmu_ctxt_banks && c < cfg.smmus[static_cast<std::size_t>(i)].context_banks;
+             ++c)
           if (d.shared.smmu_vmid.get(cfg.smmu_id(i, c)) == k::INVALID) {
             vh.smmu.emplace_back(c, i);
             return hvc(k::HVC_SMMU_ALLOC_PGD, c, v, i);
@@ -206,8 +214,8 @@ struct Gen {
     if (vh.wants_dma && !vh.smmu.empty() && vh.dma_mapped < 2) {
       const auto [c, i] = vh.smmu.front();
       const Z n = vh.dma_mapped++;
-      return hvc(k::HVC_SMMU_LPAE_MAP, (Z{0x60000} + n) * k::PAGE_SIZE, (vh.dma_pfn + n) * k::PAGE_SIZE,
-                 pick_z(0, 0x100), c, i);
+      return hvc(k::HVC_SMMU_LPAE_MAP, (Z{0x60000} + n) * k::PAGE_SIZE,
+                 (vh.dma_pfn + n) * k::PAGE_SIZE, pick_z(0, 0x100), c, i);
     }
     return hvc(k::HVC_VERIFY_VM_IMAGE, v);
   }
@@ -268,7 +276,8 @@ struct Gen {
 
   Op smmu_op(const RData& d) {
     const auto ready = vms_in(d, k::READY);
-    const Z cb = hostile() ? pick_z(0, cfg.smmu_ctxt_banks + 2) : pick_z(0, std::min<Z>(cfg.smmu_ctxt_banks, 3));
+    const Z cb = hostile() ? pick_z(0, cfg.smmu_ctxt_banks + 2)
+                           : pick_z(0, std::min<Z>(cfg.smmu_ctxt_banks, 3));
     const Z idx = hostile() ? pick_z(0, cfg.smmu_num() + 2) : pick_z(0, cfg.smmu_num());
     auto owned = [&](Z v) -> std::pair<Z, Z> {
       const auto& ctxs = v == 0 ? h.host_smmu : hint(v).smmu;
@@ -279,8 +288,10 @@ struct Gen {
         // SMMU contexts are given to VMs before they are verified (or to the host).
         const Z owner = ready.empty() || pick(3) == 0 ? 0 : pick_from(ready);
         if (d.shared.smmu_vmid.get(cfg.smmu_id(idx, cb)) == k::INVALID) {
-          if (owner != 0) hint(owner).smmu.emplace_back(cb, idx);
-          else h.host_smmu.emplace_back(cb, idx);
+          if (owner != 0)
+            hint(owner).smmu.emplace_back(cb, idx);
+          else
+            h.host_smmu.emplace_back(cb, idx);
         }
         return hvc(k::HVC_SMMU_ALLOC_PGD, cb, owner, idx);
       }
@@ -305,7 +316,8 @@ struct Gen {
       default: {
         // Freeing is allowed for free contexts and those of powered-off VMs.
         const auto off = vms_in(d, k::POWEROFF);
-        const auto [c, i] = off.empty() || hostile() ? std::pair<Z, Z>{cb, idx} : owned(pick_from(off));
+        const auto [c, i] =
+            off.empty() || hostile() ? std::pair<Z, Z>{cb, idx} : owned(pick_from(off));
         return hvc(k::HVC_SMMU_FREE_PGD, c, i);
       }
     }
@@ -316,7 +328,8 @@ struct Gen {
     const Z v = ready.empty() || hostile() ? some_vm(d) : pick_from(ready);
     // Hostile sizes stay below 2^12 pages: every device page really gets mapped (no skipping).
     const Z pages = hostile() ? pick_z(0, 4096) : 1 + pick_z(0, 4);
-    const Z pa = hostile() ? ram_pfn() * k::PAGE_SIZE : Z{0x09000000} + pick_z(0, 16) * k::PAGE_SIZE;
+    const Z pa =
+        hostile() ? ram_pfn() * k::PAGE_SIZE : Z{0x09000000} + pick_z(0, 16) * k::PAGE_SIZE;
     return hvc(k::HVC_PHYS_ADDR_IOREMAP, v, Z{0x10000000} + pick_z(0, 16) * k::PAGE_SIZE, pa,
                pages * k::PAGE_SIZE);
   }
@@ -338,7 +351,8 @@ struct Gen {
         const Z v = ready.empty() || hostile() ? some_vm(d) : pick_from(ready);
         return hvc(k::HVC_DECRYPT_BUF, v, (hostile() ? ram_pfn() : crypt_page()) * k::PAGE_SIZE);
       }
-      case 2: return hvc(k::HVC_SAVE_CRYPT_VCPU, some_vm(d), pick_z(0, cfg.vcpus_per_vm));
+      case 2:
+        return hvc(k::HVC_SAVE_CRYPT_VCPU, some_vm(d), pick_z(0, cfg.vcpus_per_vm));
       default: {
         // Load an encrypted vCPU state into a registered vCPU of a READY VM.
         if (!ready.empty() && !hostile()) {
@@ -357,7 +371,8 @@ struct Gen {
     const auto off = vms_in(d, k::POWEROFF);
     const Z v = off.empty() || hostile() ? some_vm(d) : pick_from(off);
     const Z base = cfg.is_vm(v) ? hint(v).block_pfn : ram_pfn();
-    const Z size = hostile() ? any_u64() % pow2(40) : (pick(2) ? 512 : 1 + pick_z(0, 8)) * k::PAGE_SIZE;
+    const Z size =
+        hostile() ? any_u64() % pow2(40) : (pick(2) ? 512 : 1 + pick_z(0, 8)) * k::PAGE_SIZE;
     return hvc(k::HVC_CLEAR_VM_S2_RANGE, v, base * k::PAGE_SIZE, size);
   }
 
@@ -367,7 +382,8 @@ struct Gen {
     // Pages a VM granted to the host may be mapped by the host too.
     if (!h.granted.empty() && pick(3) == 0) pfn = pick_from(h.granted);
     const model::S2Page p = d.shared.s2page.get(pfn);
-    if (!hostile_op && p.owner != k::HOSTVISOR && p.owner != k::INVALID && p.count == 0) pfn = host_page();
+    if (!hostile_op && p.owner != k::HOSTVISOR && p.owner != k::INVALID && p.count == 0)
+      pfn = host_page();
     h.host_gfns.push_back(pfn);
     return model::HostFault{pfn << 4, 0, pick_z(0, 4096)};
   }
@@ -411,20 +427,20 @@ struct Gen {
     const bool off = !vms_in(d, k::POWEROFF).empty();
     // (weight, kind); entry 0 is the plainest operation so shrinking lands there.
     const std::pair<int, int> table[] = {
-        {1, 0},                              // TIMER_SET_CNTVOFF
-        {room ? 6 : 0, 1},                   // REGISTER_KVM
-        {ready.empty() ? 0 : 24, 2},         // next boot step of a READY VM
-        {2, 3},                              // extra vCPUs / load infos / verify
-        {runnable_vm ? 16 : 0, 4},           // vcpu run
-        {4, 5},                              // SMMU
-        {ready.empty() ? 0 : 2, 6},          // IOREMAP
-        {3, 7},                              // crypt
-        {off ? 6 : 0, 8},                    // CLEAR_VM_S2_RANGE
-        {5, 9},                              // host fault on RAM
-        {1, 10},                             // host fault on SMMU MMIO
-        {5, 11},                             // host load/store
-        {2, 12},                             // set_reg
-        {hostile_op ? 4 : 0, 13},            // hostile hypercall
+        {1, 0},                       // TIMER_SET_CNTVOFF
+        {room ? 6 : 0, 1},            // REGISTER_KVM
+        {ready.empty() ? 0 : 24, 2},  // next boot step of a READY VM
+        {2, 3},                       // extra vCPUs / load infos / verify
+        {runnable_vm ? 16 : 0, 4},    // vcpu run
+        {4, 5},                       // SMMU
+        {ready.empty() ? 0 : 2, 6},   // IOREMAP
+        {3, 7},                       // crypt
+        {off ? 6 : 0, 8},             // CLEAR_VM_S2_RANGE
+        {5, 9},                       // host fault on RAM
+        {1, 10},                      // host fault on SMMU MMIO
+        {5, 11},                      // host load/store
+        {2, 12},                      // set_reg
+        {hostile_op ? 4 : 0, 13},     // hostile hypercall
     };
     int total = 0;
     for (const auto& [w, kind] : table) total += w;
@@ -438,27 +454,42 @@ struct Gen {
       r -= w;
     }
     switch (kind) {
-      case 0: return hvc(k::HVC_TIMER_SET_CNTVOFF);
-      case 1: return register_kvm();
-      case 2: return boot_step(d, pick_from(ready));
-      case 3: return lifecycle_extra(d);
-      case 4: return vcpu_run(d);
-      case 5: return smmu_op(d);
-      case 6: return ioremap(d);
-      case 7: return crypt(d);
-      case 8: return clear_vm(d);
-      case 9: return host_fault_ram(d);
-      case 10: return host_fault_mmio();
-      case 11: return host_mem();
-      case 12: return set_reg();
-      default: return hostile_hvc();
+      case 0:
+        return hvc(k::HVC_TIMER_SET_CNTVOFF);
+      case 1:
+        return register_kvm();
+      case 2:
+        return boot_step(d, pick_from(ready));
+      case 3:
+        return lifecycle_extra(d);
+      case 4:
+        return vcpu_run(d);
+      case 5:
+        return smmu_op(d);
+      case 6:
+        return ioremap(d);
+      case 7:
+        return crypt(d);
+      case 8:
+        return clear_vm(d);
+      case 9:
+        return host_fault_ram(d);
+      case 10:
+        return host_fault_mmio();
+      case 11:
+        return host_mem();
+      case 12:
+        return set_reg();
+      default:
+        return hostile_hvc();
     }
   }
 
   // ---- VM operations ---------------------------------------------------------------------------
 
   Op vm_exit(Z ec_class, Z x0 = 0, Z x1 = 0, Z x2 = 0, Z x3 = 0) {
-    return model::VmExit{k::ARM_EXCEPTION_TRAP, ec_class << k::ESR_ELx_EC_SHIFT, {x0, x1, x2, x3}, 0, 0};
+    return model::VmExit{
+        k::ARM_EXCEPTION_TRAP, ec_class << k::ESR_ELx_EC_SHIFT, {x0, x1, x2, x3}, 0, 0};
   }
 
   Op vm_op(const RData& d) {
@@ -470,17 +501,17 @@ struct Gen {
     const Z bytes = hostile() ? any_u64() : pick_z(1, 4) * k::PAGE_SIZE;
     const auto reg = static_cast<std::uint32_t>(pick(30));
     const std::pair<int, int> table[] = {
-        {6, 0},                    // interrupt: back to the host
-        {3, 1},                    // SYS64
-        {4, 2},                    // grant
-        {3, 3},                    // revoke
-        {1, 4},                    // PSCI SYSTEM_OFF
-        {1, 5},                    // other guest hypercall: exit to the host
-        {8, 6},                    // load
-        {8, 7},                    // store
+        {6, 0},                        // interrupt: back to the host
+        {3, 1},                        // SYS64
+        {4, 2},                        // grant
+        {3, 3},                        // revoke
+        {1, 4},                        // PSCI SYSTEM_OFF
+        {1, 5},                        // other guest hypercall: exit to the host
+        {8, 6},                        // load
+        {8, 7},                        // store
         {vh.smmu.empty() ? 0 : 3, 8},  // DMA
-        {2, 9},                    // set_reg
-        {hostile_op ? 4 : 0, 10},  // exits the spec halts on
+        {2, 9},                        // set_reg
+        {hostile_op ? 4 : 0, 10},      // exits the spec halts on
     };
     int total = 0;
     for (const auto& [w, kind] : table) total += w;
@@ -494,28 +525,40 @@ struct Gen {
       r -= w;
     }
     switch (kind) {
-      case 0: return model::VmExit{k::ARM_EXCEPTION_INTERRUPT, 0, {}, 0, 0};
-      case 1: return vm_exit(k::ESR_ELx_EC_SYS64);
+      case 0:
+        return model::VmExit{k::ARM_EXCEPTION_INTERRUPT, 0, {}, 0, 0};
+      case 1:
+        return vm_exit(k::ESR_ELx_EC_SYS64);
       case 2: {
         // Remember the frames the host may now map.
         const model::PtEntry e = d.shared.npts.get(v).pt.get(gfn);
         if (e.pfn != 0) h.granted.push_back(e.pfn);
         return vm_exit(k::ESR_ELx_EC_HVC64, k::HVC_KVM_SET_DESC_PFN, 0, gfn * k::PAGE_SIZE, bytes);
       }
-      case 3: return vm_exit(k::ESR_ELx_EC_HVC64, k::HVC_KVM_UNSET_DESC_PFN, 0, gfn * k::PAGE_SIZE, bytes);
-      case 4: return vm_exit(k::ESR_ELx_EC_HVC64, k::PSCI_0_2_FN_SYSTEM_OFF);
-      case 5: return vm_exit(k::ESR_ELx_EC_HVC64, 13 + pick_z(0, 50));
-      case 6: return model::MemLoad{static_cast<std::uint64_t>(gfn), reg};
-      case 7: return model::MemStore{static_cast<std::uint64_t>(gfn), reg};
+      case 3:
+        return vm_exit(k::ESR_ELx_EC_HVC64, k::HVC_KVM_UNSET_DESC_PFN, 0, gfn * k::PAGE_SIZE,
+                       bytes);
+      case 4:
+        return vm_exit(k::ESR_ELx_EC_HVC64, k::PSCI_0_2_FN_SYSTEM_OFF);
+      case 5:
+        return vm_exit(k::ESR_ELx_EC_HVC64, 13 + pick_z(0, 50));
+      case 6:
+        return model::MemLoad{static_cast<std::uint64_t>(gfn), reg};
+      case 7:
+        return model::MemStore{static_cast<std::uint64_t>(gfn), reg};
       case 8: {
         const auto [cb, idx] = pick_from(vh.smmu);
-        const Z dgfn = Z{0x60000} + (hostile() ? pick_z(0, 8) : pick_z(0, std::max<Z>(vh.dma_mapped, 1)));
+        const Z dgfn =
+            Z{0x60000} + (hostile() ? pick_z(0, 8) : pick_z(0, std::max<Z>(vh.dma_mapped, 1)));
         const auto g = static_cast<std::uint64_t>(dgfn);
         if (pick(2))
-          return model::DevStore{g, reg, static_cast<std::uint32_t>(cb), static_cast<std::uint32_t>(idx)};
-        return model::DevLoad{g, reg, static_cast<std::uint32_t>(cb), static_cast<std::uint32_t>(idx)};
+          return model::DevStore{g, reg, static_cast<std::uint32_t>(cb),
+                                 static_cast<std::uint32_t>(idx)};
+        return model::DevLoad{g, reg, static_cast<std::uint32_t>(cb),
+                              static_cast<std::uint32_t>(idx)};
       }
-      case 9: return set_reg();
+      case 9:
+        return set_reg();
       default: {
         static constexpr Z kHalting[] = {k::ESR_ELx_EC_WFx, k::ESR_ELx_EC_DABT_LOW,
                                          k::ESR_ELx_EC_IABT_LOW, k::ESR_ELx_EC_HVC32, 7};
@@ -544,9 +587,11 @@ Case build(const GenOptions& opts) {
   Hints hints;
   Case c;
   c.cfg = opts.cfg;
-  c.oracle.fallback_seed = pick(4) == 0 ? 0 : static_cast<std::uint64_t>(*rc::gen::arbitrary<std::uint32_t>()) + 1;
+  c.oracle.fallback_seed =
+      pick(4) == 0 ? 0 : static_cast<std::uint64_t>(*rc::gen::arbitrary<std::uint32_t>()) + 1;
   Gen g{opts, c.cfg, c.oracle, hints};
-  RData d = model::initial_state(c.cfg, opts.profile, std::make_shared<const model::OracleInputs>(c.oracle));
+  RData d = model::initial_state(c.cfg, opts.profile,
+                                 std::make_shared<const model::OracleInputs>(c.oracle));
   const int n = *rc::gen::inRange(opts.min_ops, opts.max_ops + 1);
   for (int i = 0; i < n; ++i) {
     const std::uint64_t log_len = d.slog.length();
@@ -554,8 +599,9 @@ Case build(const GenOptions& opts) {
     Op op = g.next(d);
     // Another CPU maps a host page at this step's first lock point.
     if (pick(12) == 11) {
-      model::SingleEvent e{(d.curid + 1) % std::max<Z>(c.cfg.total_cpus, 1),
-                           {model::EventKind::OMAP_HOST, {g.host_reachable_pfn() * k::PAGE_SIZE, 0, 0, 0}}};
+      model::SingleEvent e{
+          (d.curid + 1) % std::max<Z>(c.cfg.total_cpus, 1),
+          {model::EventKind::OMAP_HOST, {g.host_reachable_pfn() * k::PAGE_SIZE, 0, 0, 0}}};
       c.oracle.soracle[log_len].push_back(e);
     }
     d.oracle = std::make_shared<const model::OracleInputs>(c.oracle);

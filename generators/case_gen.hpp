@@ -7,9 +7,9 @@
 // alternative, so RapidCheck's integrated shrinking yields simple cases.
 #pragma once
 
-#include <cstdint>
-
 #include <rapidcheck.h>
+
+#include <cstdint>
 
 #include "generators/case.hpp"
 #include "generators/options.hpp"

@@ -1,9 +1,9 @@
 #include "harness/selfcheck.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "generators/case_gen.hpp"
 #include "model/init.hpp"
@@ -87,8 +87,8 @@ class Checker {
     ++rep_.finding_count;
     ++rep_.findings_by_property[property];
     if (rep_.findings.size() < opts_.max_findings) {
-      rep_.findings.push_back(Finding{property, case_index, step, model::to_string(op),
-                                      std::move(detail)});
+      rep_.findings.push_back(
+          Finding{property, case_index, step, model::to_string(op), std::move(detail)});
     }
   }
 
@@ -124,7 +124,8 @@ class Checker {
     if (opts_.confidentiality && is_access(op)) {
       const Z v = before.cur_vmid;
       if (!oracles::valid_role(v, before) || !oracles::active(v, before)) return;
-      const std::uint64_t seed = mix(static_cast<std::uint64_t>(case_index), static_cast<std::uint64_t>(step));
+      const std::uint64_t seed =
+          mix(static_cast<std::uint64_t>(case_index), static_cast<std::uint64_t>(step));
       const RData twin = oracles::vary_unobservable(before, v, seed);
       const model::StepResult r2 = model::apply(twin, op);
       ++rep_.checks;

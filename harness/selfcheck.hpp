@@ -47,7 +47,7 @@ struct SelfCheckReport {
   std::uint64_t cases = 0;
   std::uint64_t steps = 0;
   std::uint64_t skipped_steps = 0;  // steps after a case's first finding (counted, not run)
-  std::uint64_t checks = 0;  // individual property checks performed
+  std::uint64_t checks = 0;         // individual property checks performed
   std::uint64_t finding_count = 0;  // failed checks; a case stops at its first failing step
   std::map<std::string, std::uint64_t> findings_by_property;
   std::vector<Finding> findings;

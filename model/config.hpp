@@ -13,16 +13,16 @@
 namespace hypdiff::model {
 
 struct SmmuUnit {
-  Z phys_base;  // byte address of its MMIO window
-  Z size;       // bytes
+  Z phys_base;      // byte address of its MMIO window
+  Z size;           // bytes
   Z context_banks;  // smmu_dev_context_banks: the `num` bound of local_alloc_smmu_pgd
   friend bool operator==(const SmmuUnit&, const SmmuUnit&) = default;
 };
 
 struct MachineConfig {
-  Z max_vms = k::MAX_VM_NUM;          // VMs are 1..max_vms; COREVISOR = max_vms + 1
-  Z vcpus_per_vm = k::VCPU_PER_VM;    // ctxt_id(v, c) = v * vcpus_per_vm + c
-  Z total_cpus = k::TOTAL_CPU;        // physical CPUs; the model is CPU `curid`
+  Z max_vms = k::MAX_VM_NUM;        // VMs are 1..max_vms; COREVISOR = max_vms + 1
+  Z vcpus_per_vm = k::VCPU_PER_VM;  // ctxt_id(v, c) = v * vcpus_per_vm + c
+  Z total_cpus = k::TOTAL_CPU;      // physical CPUs; the model is CPU `curid`
   Z curid = 0;
   // Host RAM: pfns [ram_base_pfn, ram_base_pfn + ram_pages) start owned by the host. Default:
   // 2 MiB .. 32 MiB, fifteen 2 MiB blocks. The spec's host fault handler only reaches addresses

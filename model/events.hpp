@@ -14,10 +14,33 @@
 namespace hypdiff::model {
 
 enum class EventKind : std::uint8_t {
-  OPT_GET, OMAP_HOST, OCLEAR_VM, OASSIGN_VM, OMAP_VM, OMAP_IO, OGRANT, OREVOKE, OVM_GET,
-  OVM_ACTIVE, OVM_INACTIVE, OVM_POWEROFF, OREG_VCPU, OGEN_VMID, OREG_KVM, OBOOT_INFO,
-  OREMAP_IMAGE, OVERIFY, OSMMU_GET, OASSIGN_SMMU, OSMMU_FREE, OSMMU_ALLOC, OSMMU_MAP, OSMMU_CLEAR,
-  OLOAD_ENC_VCPU, OSAVE_ENC_BUF, OLOAD_ENC_BUF,
+  OPT_GET,
+  OMAP_HOST,
+  OCLEAR_VM,
+  OASSIGN_VM,
+  OMAP_VM,
+  OMAP_IO,
+  OGRANT,
+  OREVOKE,
+  OVM_GET,
+  OVM_ACTIVE,
+  OVM_INACTIVE,
+  OVM_POWEROFF,
+  OREG_VCPU,
+  OGEN_VMID,
+  OREG_KVM,
+  OBOOT_INFO,
+  OREMAP_IMAGE,
+  OVERIFY,
+  OSMMU_GET,
+  OASSIGN_SMMU,
+  OSMMU_FREE,
+  OSMMU_ALLOC,
+  OSMMU_MAP,
+  OSMMU_CLEAR,
+  OLOAD_ENC_VCPU,
+  OSAVE_ENC_BUF,
+  OLOAD_ENC_BUF,
 };
 
 const char* event_name(EventKind k);
@@ -51,8 +74,7 @@ class Slog {
   [[nodiscard]] Slog push(SingleEvent e, std::uint64_t repeat = 1,
                           std::array<Z, 4> step = {}) const {
     Slog out;
-    out.head_ =
-        std::make_shared<const Node>(std::move(e), repeat, length() + repeat, head_, step);
+    out.head_ = std::make_shared<const Node>(std::move(e), repeat, length() + repeat, head_, step);
     return out;
   }
   // Prepends `events` (given newest first, like the log) in front of this log.

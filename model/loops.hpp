@@ -22,7 +22,7 @@ CtxtStates prep_wfx_specx(CtxtStates cstates);
 std::pair<CtxtStates, Z> prep_abort_specx(const CtxtRegs& cregs, CtxtStates cstates, Z logn,
                                           Dorc dorc);
 Z search_load_info_loop_h(Z n, Z addr, const BootInfo& vb);  // returns `ret`
-Z is_smmu_range_loop_h(Z n, Z addr, const SMMUConf& conf);    // returns `res`
+Z is_smmu_range_loop_h(Z n, Z addr, const SMMUConf& conf);   // returns `res`
 
 struct MmioResult {
   bool halt;

@@ -18,15 +18,24 @@ std::string field(const char* name, Z v) { return std::string(" ") + name + "=" 
 
 const char* handler_name(Handler h) {
   switch (h) {
-    case Handler::host_hvc: return "host_hvc";
-    case Handler::host_npt: return "host_npt";
-    case Handler::host_vcpu_run: return "host_vcpu_run";
-    case Handler::vm_exit: return "vm_exit";
-    case Handler::mem_load: return "mem_load";
-    case Handler::mem_store: return "mem_store";
-    case Handler::dev_load: return "dev_load";
-    case Handler::dev_store: return "dev_store";
-    case Handler::set_reg: return "set_reg";
+    case Handler::host_hvc:
+      return "host_hvc";
+    case Handler::host_npt:
+      return "host_npt";
+    case Handler::host_vcpu_run:
+      return "host_vcpu_run";
+    case Handler::vm_exit:
+      return "vm_exit";
+    case Handler::mem_load:
+      return "mem_load";
+    case Handler::mem_store:
+      return "mem_store";
+    case Handler::dev_load:
+      return "dev_load";
+    case Handler::dev_store:
+      return "dev_store";
+    case Handler::set_reg:
+      return "set_reg";
   }
   return "?";
 }
@@ -35,9 +44,12 @@ Handler handler_of(const Op& op) { return static_cast<Handler>(op.index()); }
 
 const char* step_kind_name(StepKind k) {
   switch (k) {
-    case StepKind::ok: return "ok";
-    case StepKind::halted: return "halted";
-    case StepKind::undefined: return "undefined";
+    case StepKind::ok:
+      return "ok";
+    case StepKind::halted:
+      return "halted";
+    case StepKind::undefined:
+      return "undefined";
   }
   return "?";
 }
@@ -80,9 +92,7 @@ StepResult apply(const RData& d, const Op& op) {
           },
           [&](const MemLoad& o) -> Outcome { return mem_load(d, o.gfn, o.reg); },
           [&](const MemStore& o) -> Outcome { return mem_store(d, o.gfn, o.reg); },
-          [&](const DevLoad& o) -> Outcome {
-            return dev_load(d, o.gfn, o.reg, o.cbndx, o.index);
-          },
+          [&](const DevLoad& o) -> Outcome { return dev_load(d, o.gfn, o.reg, o.cbndx, o.index); },
           [&](const DevStore& o) -> Outcome {
             return dev_store(d, o.gfn, o.reg, o.cbndx, o.index);
           },
@@ -120,9 +130,7 @@ std::string to_string(const Op& op) {
             return s + field("hpfar", o.hpfar) + field("far", o.far);
           },
           [](const MemLoad& o) { return "mem_load" + field("gfn", o.gfn) + field("reg", o.reg); },
-          [](const MemStore& o) {
-            return "mem_store" + field("gfn", o.gfn) + field("reg", o.reg);
-          },
+          [](const MemStore& o) { return "mem_store" + field("gfn", o.gfn) + field("reg", o.reg); },
           [](const DevLoad& o) {
             return "dev_load" + field("gfn", o.gfn) + field("reg", o.reg) +
                    field("cbndx", o.cbndx) + field("index", o.index);

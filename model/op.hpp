@@ -72,12 +72,20 @@ struct SetReg {
   friend bool operator==(const SetReg&, const SetReg&) = default;
 };
 
-using Op = std::variant<HostHvc, HostFault, VcpuRun, VmExit, MemLoad, MemStore, DevLoad, DevStore,
-                        SetReg>;
+using Op =
+    std::variant<HostHvc, HostFault, VcpuRun, VmExit, MemLoad, MemStore, DevLoad, DevStore, SetReg>;
 
 // Which exported handler a step runs (SetReg runs none).
 enum class Handler : std::uint8_t {
-  host_hvc, host_npt, host_vcpu_run, vm_exit, mem_load, mem_store, dev_load, dev_store, set_reg,
+  host_hvc,
+  host_npt,
+  host_vcpu_run,
+  vm_exit,
+  mem_load,
+  mem_store,
+  dev_load,
+  dev_store,
+  set_reg,
 };
 inline constexpr int kHandlerCount = 9;
 const char* handler_name(Handler h);

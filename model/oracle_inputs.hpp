@@ -21,10 +21,10 @@
 namespace hypdiff::model {
 
 struct Params {
-  std::map<int, Z> reg_desc;                // sysreg index -> reset value; absent = 0
-  std::map<Z, Z> shared_kvm;                // vmid -> value written to vm_kvm; absent = 0
+  std::map<int, Z> reg_desc;                 // sysreg index -> reset value; absent = 0
+  std::map<Z, Z> shared_kvm;                 // vmid -> value written to vm_kvm; absent = 0
   std::map<std::pair<Z, Z>, Z> shared_vcpu;  // (vmid, vcpuid) -> vm_vcpu value; absent = 0
-  std::map<Z, Z> verify_img;                // vmid -> signature verdict; absent = 1 (valid)
+  std::map<Z, Z> verify_img;                 // vmid -> signature verdict; absent = 1 (valid)
   // decrypt_gp_regs_specx: x0..x(n-1) := dorc(logn), dorc(logn+1), ...; consumes n values.
   int decrypt_gp_count = 31;
   // decrypt_sys_regs_specx: sysreg indices 47..47+n-1 := the next n values (via set_shadow_ctxt).

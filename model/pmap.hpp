@@ -100,7 +100,7 @@ class PMap {
   struct Node {
     std::uint32_t datamap = 0;
     std::uint32_t nodemap = 0;
-    std::vector<Entry> data;  // one per set bit of datamap, in fragment order
+    std::vector<Entry> data;    // one per set bit of datamap, in fragment order
     std::vector<NodePtr> kids;  // one per set bit of nodemap, in fragment order
   };
 

@@ -68,6 +68,7 @@ struct DecryptResult {
   Z logn;
 };
 DecryptResult decrypt_gp_regs_specx(CtxtRegs cr, CtxtStates cs, Dorc dorc, Z logn, const Params& p);
-DecryptResult decrypt_sys_regs_specx(CtxtRegs cr, CtxtStates cs, Dorc dorc, Z logn, const Params& p);
+DecryptResult decrypt_sys_regs_specx(CtxtRegs cr, CtxtStates cs, Dorc dorc, Z logn,
+                                     const Params& p);
 
 }  // namespace hypdiff::model

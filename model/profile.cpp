@@ -73,8 +73,9 @@ std::optional<Profile> Profile::parse(std::string_view text, std::string* error)
     for (const Deviation& d : kDeviations) {
       if (d.id == item) found = &d;
     }
-    if (!found) return fail("unknown deviation '" + std::string(item) + "' in profile '" +
-                            std::string(text) + "'");
+    if (!found)
+      return fail("unknown deviation '" + std::string(item) + "' in profile '" + std::string(text) +
+                  "'");
     p.*found->field = on;
     rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
   }

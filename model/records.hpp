@@ -6,7 +6,6 @@
 #pragma once
 
 #include <array>
-
 #include <boost/hana/define_struct.hpp>
 
 #include "model/zmap.hpp"
@@ -67,8 +66,8 @@ struct VMInfo {
 
 // The four SMMU configuration fields the top spec reads (keyed by SMMU index).
 struct SMMUConf {
-  BOOST_HANA_DEFINE_STRUCT(SMMUConf, (Z, smmu_num), (ZMap<Z>, smmu_phys_base),
-                           (ZMap<Z>, smmu_size), (ZMap<Z>, smmu_dev_context_banks));
+  BOOST_HANA_DEFINE_STRUCT(SMMUConf, (Z, smmu_num), (ZMap<Z>, smmu_phys_base), (ZMap<Z>, smmu_size),
+                           (ZMap<Z>, smmu_dev_context_banks));
   friend bool operator==(const SMMUConf&, const SMMUConf&) = default;
 };
 
@@ -83,15 +82,16 @@ struct SPT {
 
 // The 100-register file. x0..x30 and fp_q0..fp_q31 are arrays (x[3] is x3).
 struct CtxtRegs {
-  BOOST_HANA_DEFINE_STRUCT(
-      CtxtRegs, (std::array<Z, 31>, x), (std::array<Z, 32>, fp_q), (Z, fp_fpsr), (Z, fp_fpcr),
-      (Z, csselr_el1), (Z, sctlr_el1), (Z, cpacr_el1), (Z, ttbr0_el1), (Z, ttbr1_el1),
-      (Z, tcr_el1), (Z, afsr0_el1), (Z, afsr1_el1), (Z, far_el1), (Z, mair_el1), (Z, vbar_el1),
-      (Z, contextidr_el1), (Z, amair_el1), (Z, cntkctl_el1), (Z, par_el1), (Z, tpidr_el1),
-      (Z, spsr_el1), (Z, mdscr_el1), (Z, sp_el0), (Z, tpidr_el0), (Z, tpidrro_el0), (Z, spsr_el2),
-      (Z, vmpidr_el2), (Z, mpidr_el1), (Z, actlr_el1), (Z, sp_el1), (Z, elr_el1), (Z, elr_el2),
-      (Z, vttbr_el2), (Z, hcr_el2), (Z, tpidr_el2), (Z, esr_el2), (Z, ec), (Z, far_el2),
-      (Z, hpfar_el2));
+  BOOST_HANA_DEFINE_STRUCT(CtxtRegs, (std::array<Z, 31>, x), (std::array<Z, 32>, fp_q),
+                           (Z, fp_fpsr), (Z, fp_fpcr), (Z, csselr_el1), (Z, sctlr_el1),
+                           (Z, cpacr_el1), (Z, ttbr0_el1), (Z, ttbr1_el1), (Z, tcr_el1),
+                           (Z, afsr0_el1), (Z, afsr1_el1), (Z, far_el1), (Z, mair_el1),
+                           (Z, vbar_el1), (Z, contextidr_el1), (Z, amair_el1), (Z, cntkctl_el1),
+                           (Z, par_el1), (Z, tpidr_el1), (Z, spsr_el1), (Z, mdscr_el1), (Z, sp_el0),
+                           (Z, tpidr_el0), (Z, tpidrro_el0), (Z, spsr_el2), (Z, vmpidr_el2),
+                           (Z, mpidr_el1), (Z, actlr_el1), (Z, sp_el1), (Z, elr_el1), (Z, elr_el2),
+                           (Z, vttbr_el2), (Z, hcr_el2), (Z, tpidr_el2), (Z, esr_el2), (Z, ec),
+                           (Z, far_el2), (Z, hpfar_el2));
   friend bool operator==(const CtxtRegs&, const CtxtRegs&) = default;
 };
 

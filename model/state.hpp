@@ -28,22 +28,23 @@ struct S2PageDefault {
   Z ram_pages = 0;
   S2Page operator()(std::uint64_t pfn) const {
     const Z p = static_cast<Z>(pfn);
-    if (ram_base_pfn <= p && p < ram_base_pfn + ram_pages) return S2Page{k::HOSTVISOR, 0, p + k::SMMU_HOST_OFFSET};
+    if (ram_base_pfn <= p && p < ram_base_pfn + ram_pages)
+      return S2Page{k::HOSTVISOR, 0, p + k::SMMU_HOST_OFFSET};
     return S2Page{k::INVALID, 0, k::INVALID64};
   }
   friend bool operator==(const S2PageDefault&, const S2PageDefault&) = default;
 };
 
 struct Shared {
-  ZMap<Z> flatmem;                       // pfn -> the whole page's contents, one Z
-  ZMap<NPT> npts;                        // principal -> stage-2 table (host 0, VMs, COREVISOR)
-  ZMap<S2Page, S2PageDefault> s2page;    // pfn -> ownership
+  ZMap<Z> flatmem;                     // pfn -> the whole page's contents, one Z
+  ZMap<NPT> npts;                      // principal -> stage-2 table (host 0, VMs, COREVISOR)
+  ZMap<S2Page, S2PageDefault> s2page;  // pfn -> ownership
   CoreData core_data{};
-  ZMap<VMInfo> vminfos;                  // vmid -> VM info
+  ZMap<VMInfo> vminfos;  // vmid -> VM info
   SPT spts{};
-  ZMap<Z> smmu_vmid;                     // smmu_id -> owner; INVALID = free
-  ZMap<bool> hlock;                      // ghost "lock held" flags (§4.1)
-  EnvPtr env;                            // machine + profile (not state, never observed)
+  ZMap<Z> smmu_vmid;  // smmu_id -> owner; INVALID = free
+  ZMap<bool> hlock;   // ghost "lock held" flags (§4.1)
+  EnvPtr env;         // machine + profile (not state, never observed)
 
   const MachineConfig& cfg() const { return env->cfg; }
   const Profile& prof() const { return env->prof; }
@@ -56,13 +57,13 @@ struct RData {
   Z curid = 0;
   Z cur_vmid = 0;
   Z cur_vcpuid = 0;
-  Ctxt regs{};                       // physical registers (ctxt_states unused)
-  ZMap<Box<Ctxt>> shadow_ctxts;      // ctxt_id(vmid, vcpuid) -> shadow context
+  Ctxt regs{};                   // physical registers (ctxt_states unused)
+  ZMap<Box<Ctxt>> shadow_ctxts;  // ctxt_id(vmid, vcpuid) -> shadow context
   SMMUConf smmu_conf{};
   Slog slog;
-  OraclePtr oracle;                  // doracle, core_doracle, soracle, Parameters
-  ZMap<Z> data_log;                  // principal -> cursor into doracle
-  ZMap<Z> core_data_log;             // principal -> cursor into core_doracle
+  OraclePtr oracle;       // doracle, core_doracle, soracle, Parameters
+  ZMap<Z> data_log;       // principal -> cursor into doracle
+  ZMap<Z> core_data_log;  // principal -> cursor into core_doracle
   Shared shared;
 
   const MachineConfig& cfg() const { return shared.cfg(); }

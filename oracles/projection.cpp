@@ -205,14 +205,41 @@ Z npt_obs(Z v, const PageObs& owners, Z pfn) {
 }
 
 ZObs npt_full(const PageObs& owners, Z v, const ZMap<PtEntry>& pt) {
+  const Z base = npt_obs(v, owners, pt.default_fn().value.pfn);
+  // Collected as (gfn, pfn) and sorted first: the host maps gfn = pfn, so its owner lookups then
+  // walk forward through the owner view instead of searching it.
   ZObs::Entries entries;
   entries.reserve(pt.explicit_size());
-  const Z base = npt_obs(v, owners, pt.default_fn().value.pfn);
   pt.for_each_explicit([&](std::uint64_t gfn, const PtEntry& e) {
-    const Z o = npt_obs(v, owners, e.pfn);
-    if (o != base) entries.push_back({Gfn{gfn}, o});
+    entries.push_back({Gfn{gfn}, e.pfn});
   });
   sort_by_key(entries);
+  const auto& own = owners.entries();
+  auto cursor = own.begin();
+  std::size_t kept = 0;
+  for (auto& [gfn, pfn] : entries) {
+    Z o = pfn;
+    if (v == kHost) {
+      if (pfn < 0 || pfn >= model::pow2(64)) {
+        o = npt_obs(v, owners, pfn);
+      } else {
+        const Pfn key{static_cast<std::uint64_t>(pfn)};
+        auto less = [](const auto& e, const Pfn& x) { return e.first < x; };
+        if (cursor != own.begin() && key < std::prev(cursor)->first) {
+          cursor = std::lower_bound(own.begin(), cursor, key, less);
+        }
+        for (int step = 0; step < 8 && cursor != own.end() && cursor->first < key; ++step) ++cursor;
+        if (cursor != own.end() && cursor->first < key) {
+          cursor = std::lower_bound(cursor, own.end(), key, less);
+        }
+        const Z owner =
+            cursor != own.end() && cursor->first == key ? cursor->second : owners.base(key);
+        o = owner == kHost ? pfn : 0;
+      }
+    }
+    if (o != base) entries[kept++] = {gfn, o};
+  }
+  entries.resize(kept);
   return ZObs(ConstBase<Z>{base}, std::move(entries));
 }
 

@@ -9,11 +9,13 @@ namespace {
 
 model::RData replay(const Case& c, const model::Profile& p, int* ok_runs = nullptr,
                     bool* verified = nullptr) {
-  model::RData d = model::initial_state(c.cfg, p, std::make_shared<const model::OracleInputs>(c.oracle));
+  model::RData d =
+      model::initial_state(c.cfg, p, std::make_shared<const model::OracleInputs>(c.oracle));
   for (const model::Op& op : c.ops) {
     model::StepResult r = model::apply(d, op);
     if (!r.after) continue;
-    if (ok_runs && std::holds_alternative<model::VcpuRun>(op) && r.kind == model::StepKind::ok) ++*ok_runs;
+    if (ok_runs && std::holds_alternative<model::VcpuRun>(op) && r.kind == model::StepKind::ok)
+      ++*ok_runs;
     d = std::move(*r.after);
     for (model::Z v = 1; verified && v <= c.cfg.max_vms; ++v)
       if (d.shared.vminfos.get(v).VS.vm_state == model::k::VERIFIED) *verified = true;

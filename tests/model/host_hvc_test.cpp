@@ -469,8 +469,8 @@ TEST(HostHvc, SmmuLpaeMapArgumentChecks) {
 TEST(HostHvc, SmmuLpaeMapAssignsThenMaps) {
   // Literally pte = paddr | prot | PTE_AF_OR_SH_IS (0x10000); paddr has bit 16 set so that the
   // pte's frame is the assigned one.
-  const Outcome r =
-      call(with_vm_smmu_context(intended_but(&Profile::smmu_pte_attr)), {20, 0x50000, 0x310000, 3, 1, 0});
+  const Outcome r = call(with_vm_smmu_context(intended_but(&Profile::smmu_pte_attr)),
+                         {20, 0x50000, 0x310000, 3, 1, 0});
   expect_returned(r);
   EXPECT_EQ(r->shared.s2page[0x310], (S2Page{2, k::INVALID, 0x50}));
   EXPECT_EQ(r->shared.spts.spt_pt[kCfg.smmu_ttbr(0, 1)][0x50], (SptEntry{0x310, 0x310003}));
@@ -481,8 +481,8 @@ TEST(HostHvc, SmmuLpaeMapAssignsThenMaps) {
 
 TEST(HostHvc, SmmuLpaeMapPteFlagLandsInAddressBits) {
   // paddr 0x300000: the pte's frame becomes 0x310, which the VM does not own -> phase 2 halts.
-  const Outcome r =
-      call(with_vm_smmu_context(intended_but(&Profile::smmu_pte_attr)), {20, 0x50000, 0x300000, 3, 1, 0});
+  const Outcome r = call(with_vm_smmu_context(intended_but(&Profile::smmu_pte_attr)),
+                         {20, 0x50000, 0x300000, 3, 1, 0});
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE(r->halt);
   EXPECT_EQ(r->shared.s2page[0x300], (S2Page{2, k::INVALID, 0x50}));

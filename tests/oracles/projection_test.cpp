@@ -385,6 +385,19 @@ TEST(Projection, TheHostNptObservationDependsOnTheOwner) {
   d.shared.s2page.set(0x812, S2Page{kHost, 0, 0x812 + k::SMMU_HOST_OFFSET});
   EXPECT_EQ(project(d, kHost).shared.npt.at(Gfn{0x812}), 0x812);
   expect_projection_matches_observations(d, kHost);
+
+  // Computed from each entry, whatever the gfn -> pfn relation (here not the identity).
+  RData e = fresh();
+  for (Z owner = 0; owner < 40; ++owner)
+    e.shared.s2page.set(0x700 + owner, S2Page{owner % 3, 1, 0});
+  for (Z g = 0; g < 60; ++g) {
+    const Z pfn = 0x700 + (g * 37) % 64;
+    set_pt(e.shared, kHost, 0x5000 + g, PtEntry{pfn, 3, pte_of(pfn)});
+  }
+  expect_projection_matches_observations(e, kHost);
+  EXPECT_EQ(project(e, kHost).shared.npt.at(Gfn{0x5000}), 0x700);           // owner 0 % 3
+  EXPECT_EQ(project(e, kHost).shared.npt.at(Gfn{0x5000 + 1}), 0);           // owner 37 % 3 = 1
+  EXPECT_EQ(project(e, kHost).shared.npt.at(Gfn{0x5000 + 3}), 0x700 + 47);  // default: host RAM
 }
 
 TEST(Projection, AVmSeesItsOwnNptRawAndNoOtherNpt) {

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "model/primitives.hpp"
 #include "oracles/invariants.hpp"
 #include "oracles/noninterference.hpp"
 #include "oracles/projection.hpp"
 #include "oracles/variation.hpp"
-#include "model/primitives.hpp"
 #include "tests/properties/common.hpp"
 
 namespace hypdiff::testing {
@@ -36,7 +36,8 @@ RC_GTEST_PROP(SelfCheck, AccessesKeepIndistinguishableStatesIndistinguishable, (
     if (!is_access(op) || !r.after || r.after->halt) return;
     const Z v = before.cur_vmid;
     if (!oracles::valid_role(v, before) || !oracles::active(v, before)) return;
-    const model::RData twin = oracles::vary_unobservable(before, v, static_cast<std::uint64_t>(step) * 7919 + 1);
+    const model::RData twin =
+        oracles::vary_unobservable(before, v, static_cast<std::uint64_t>(step) * 7919 + 1);
     const model::StepResult r2 = model::apply(twin, op);
     RC_ASSERT(r2.after.has_value());
     if (r2.after->halt) return;
@@ -56,7 +57,8 @@ Args draw(const model::RData& d) {
   const auto& cfg = d.cfg();
   std::vector<std::int64_t> vms;
   for (Z v = 1; v <= cfg.max_vms; ++v)
-    if (d.shared.vminfos.get(v).VS.vm_state != k::UNUSED) vms.push_back(static_cast<std::int64_t>(v));
+    if (d.shared.vminfos.get(v).VS.vm_state != k::UNUSED)
+      vms.push_back(static_cast<std::int64_t>(v));
   const auto ram = static_cast<std::int64_t>(cfg.ram_base_pfn);
   Args a{};
   a.vmid = vms.empty() ? 1 : *rc::gen::elementOf(vms);
@@ -81,30 +83,103 @@ model::Dorc dorc(const model::RData& d, Z v) { return model::Dorc{d.oracle.get()
 const std::vector<Lemma>& lemmas() {
   using namespace model;
   static const std::vector<Lemma> all = {
-      {"map_host_conf", true, [](const Shared& s, const Args& a, const RData&) { return local_map_host(s, a.pfn * k::PAGE_SIZE); }},
-      {"assign_pfn_to_vm_conf", true, [](const Shared& s, const Args& a, const RData& d) { return local_assign_pfn_to_vm(s, a.vmid, a.gfn, a.pfn, dorc(d, a.vmid), d.data_log.get(a.vmid)); }},
-      {"assign_pfn_to_vm_conf_res", false, [](const Shared& s, const Args& a, const RData& d) { return local_assign_pfn_to_vm(s, a.vmid, a.gfn, a.pfn, dorc(d, a.vmid), d.data_log.get(a.vmid)); }},
-      {"map_pfn_vm_conf", true, [](const Shared& s, const Args& a, const RData&) { return local_map_pfn_vm(s, a.vmid, a.gfn * k::PAGE_SIZE, a.pfn * k::PAGE_SIZE, a.level); }},
-      {"map_io_conf", true, [](const Shared& s, const Args& a, const RData&) { return local_map_io(s, a.vmid, a.gfn * k::PAGE_SIZE, a.pfn * k::PAGE_SIZE); }},
-      {"grant_vm_page_conf", false, [](const Shared& s, const Args& a, const RData&) { return local_grant_vm_page(s, a.vmid, a.pfn); }},
-      {"revoke_vm_page_conf", false, [](const Shared& s, const Args& a, const RData& d) { return local_revoke_vm_page(s, a.vmid, a.pfn, dorc(d, a.vmid), d.data_log.get(a.vmid)); }},
-      {"set_vcpu_active_conf", true, [](const Shared& s, const Args& a, const RData&) { return local_set_vcpu_active(s, a.vmid, a.vcpu); }},
-      {"set_vcpu_active_conf_res", false, [](const Shared& s, const Args& a, const RData&) { return local_set_vcpu_active(s, a.vmid, a.vcpu); }},
-      {"set_vcpu_inactive_conf", false, [](const Shared& s, const Args& a, const RData&) { return local_set_vcpu_inactive(s, a.vmid, a.vcpu); }},
-      {"set_vcpu_inactive_conf_res", true, [](const Shared& s, const Args& a, const RData&) { return local_set_vcpu_inactive(s, a.vmid, a.vcpu); }},
-      {"set_vm_poweroff_conf", false, [](const Shared& s, const Args& a, const RData&) { return local_set_vm_poweroff(s, a.vmid); }},
-      {"register_vcpu_conf", true, [](const Shared& s, const Args& a, const RData& d) { return local_register_vcpu(s, a.vmid, a.vcpu, d.oracle->params); }},
-      {"gen_vmid_conf", true, [](const Shared& s, const Args&, const RData&) { return local_gen_vmid(s); }},
-      {"register_kvm_conf", true, [](const Shared& s, const Args& a, const RData& d) { return local_register_kvm(s, a.vmid, d.oracle->params); }},
-      {"set_boot_info_conf", true, [](const Shared& s, const Args& a, const RData&) { return local_set_boot_info(s, a.vmid, a.gfn * k::PAGE_SIZE, a.addr); }},
-      {"remap_vm_image_conf", true, [](const Shared& s, const Args& a, const RData&) { return local_remap_vm_image(s, a.vmid, a.pfn, 0); }},
-      {"verify_vm_conf", false, [](const Shared& s, const Args& a, const RData&) { return local_verify_vm(s, a.vmid); }},
-      {"smmu_assign_page_conf", true, [](const Shared& s, const Args& a, const RData&) { return local_smmu_assign_page(s, a.cbndx, a.index, a.pfn, a.gfn); }},
-      {"smmu_map_page_conf", true, [](const Shared& s, const Args& a, const RData&) { return local_smmu_map_page(s, a.cbndx, a.index, a.gfn * k::PAGE_SIZE, a.pfn * k::PAGE_SIZE); }},
-      {"smmu_clear_conf", true, [](const Shared& s, const Args& a, const RData&) { return local_smmu_clear(s, a.gfn * k::PAGE_SIZE, a.cbndx, a.index); }},
-      {"free_smmu_pgd_conf", true, [](const Shared& s, const Args& a, const RData&) { return local_free_smmu_pgd(s, a.cbndx, a.index); }},
-      {"alloc_smmu_pgd_conf", true, [](const Shared& s, const Args& a, const RData& d) { return local_alloc_smmu_pgd(s, a.cbndx, a.vmid, a.index, d.smmu_conf.smmu_dev_context_banks.get(a.index)); }},
-      {"load_save_encrypt_buf_conf", true, [](const Shared& s, const Args& a, const RData& d) { return local_save_encrypt_buf(s, a.vmid, a.pfn * k::PAGE_SIZE, a.addr, dorc(d, 0), d.data_log.get(0)); }},
+      {"map_host_conf", true,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_map_host(s, a.pfn * k::PAGE_SIZE);
+       }},
+      {"assign_pfn_to_vm_conf", true,
+       [](const Shared& s, const Args& a, const RData& d) {
+         return local_assign_pfn_to_vm(s, a.vmid, a.gfn, a.pfn, dorc(d, a.vmid),
+                                       d.data_log.get(a.vmid));
+       }},
+      {"assign_pfn_to_vm_conf_res", false,
+       [](const Shared& s, const Args& a, const RData& d) {
+         return local_assign_pfn_to_vm(s, a.vmid, a.gfn, a.pfn, dorc(d, a.vmid),
+                                       d.data_log.get(a.vmid));
+       }},
+      {"map_pfn_vm_conf", true,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_map_pfn_vm(s, a.vmid, a.gfn * k::PAGE_SIZE, a.pfn * k::PAGE_SIZE, a.level);
+       }},
+      {"map_io_conf", true,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_map_io(s, a.vmid, a.gfn * k::PAGE_SIZE, a.pfn * k::PAGE_SIZE);
+       }},
+      {"grant_vm_page_conf", false,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_grant_vm_page(s, a.vmid, a.pfn);
+       }},
+      {"revoke_vm_page_conf", false,
+       [](const Shared& s, const Args& a, const RData& d) {
+         return local_revoke_vm_page(s, a.vmid, a.pfn, dorc(d, a.vmid), d.data_log.get(a.vmid));
+       }},
+      {"set_vcpu_active_conf", true,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_set_vcpu_active(s, a.vmid, a.vcpu);
+       }},
+      {"set_vcpu_active_conf_res", false,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_set_vcpu_active(s, a.vmid, a.vcpu);
+       }},
+      {"set_vcpu_inactive_conf", false,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_set_vcpu_inactive(s, a.vmid, a.vcpu);
+       }},
+      {"set_vcpu_inactive_conf_res", true,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_set_vcpu_inactive(s, a.vmid, a.vcpu);
+       }},
+      {"set_vm_poweroff_conf", false,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_set_vm_poweroff(s, a.vmid);
+       }},
+      {"register_vcpu_conf", true,
+       [](const Shared& s, const Args& a, const RData& d) {
+         return local_register_vcpu(s, a.vmid, a.vcpu, d.oracle->params);
+       }},
+      {"gen_vmid_conf", true,
+       [](const Shared& s, const Args&, const RData&) { return local_gen_vmid(s); }},
+      {"register_kvm_conf", true,
+       [](const Shared& s, const Args& a, const RData& d) {
+         return local_register_kvm(s, a.vmid, d.oracle->params);
+       }},
+      {"set_boot_info_conf", true,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_set_boot_info(s, a.vmid, a.gfn * k::PAGE_SIZE, a.addr);
+       }},
+      {"remap_vm_image_conf", true,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_remap_vm_image(s, a.vmid, a.pfn, 0);
+       }},
+      {"verify_vm_conf", false,
+       [](const Shared& s, const Args& a, const RData&) { return local_verify_vm(s, a.vmid); }},
+      {"smmu_assign_page_conf", true,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_smmu_assign_page(s, a.cbndx, a.index, a.pfn, a.gfn);
+       }},
+      {"smmu_map_page_conf", true,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_smmu_map_page(s, a.cbndx, a.index, a.gfn * k::PAGE_SIZE,
+                                    a.pfn * k::PAGE_SIZE);
+       }},
+      {"smmu_clear_conf", true,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_smmu_clear(s, a.gfn * k::PAGE_SIZE, a.cbndx, a.index);
+       }},
+      {"free_smmu_pgd_conf", true,
+       [](const Shared& s, const Args& a, const RData&) {
+         return local_free_smmu_pgd(s, a.cbndx, a.index);
+       }},
+      {"alloc_smmu_pgd_conf", true,
+       [](const Shared& s, const Args& a, const RData& d) {
+         return local_alloc_smmu_pgd(s, a.cbndx, a.vmid, a.index,
+                                     d.smmu_conf.smmu_dev_context_banks.get(a.index));
+       }},
+      {"load_save_encrypt_buf_conf", true,
+       [](const Shared& s, const Args& a, const RData& d) {
+         return local_save_encrypt_buf(s, a.vmid, a.pfn * k::PAGE_SIZE, a.addr, dorc(d, 0),
+                                       d.data_log.get(0));
+       }},
   };
   return all;
 }
@@ -120,8 +195,11 @@ RC_GTEST_PROP(SelfCheck, PrimitivesKeepIndistinguishableSharedStatesIndistinguis
     const Args a = draw(d);
     const Lemma& l = *rc::gen::elementOf(lemmas());
     const Z observer = l.host_observer ? k::HOSTVISOR : a.vmid;
-    const Shared s2 = oracles::vary_unobservable_shared(d.shared, observer, static_cast<std::uint64_t>(step) + 11);
-    if (!oracles::check_shared_inv(d.shared, 1).empty() || !oracles::check_shared_inv(s2, 1).empty()) return;
+    const Shared s2 = oracles::vary_unobservable_shared(d.shared, observer,
+                                                        static_cast<std::uint64_t>(step) + 11);
+    if (!oracles::check_shared_inv(d.shared, 1).empty() ||
+        !oracles::check_shared_inv(s2, 1).empty())
+      return;
     const PrimResult r1 = l.run(d.shared, a, d), r2 = l.run(s2, a, d);
     if (r1.halt || r2.halt) return;  // the lemmas assume the primitive does not halt
     ++checked;

@@ -1,10 +1,10 @@
 // The acceptance run of the model's self-check: at least 2,000 random sequences with a fixed
 // seed, every property checked on every step, and every handler and hypercall 13..29 reached
 // without halting. HYPDIFF_SELFCHECK_CASES overrides the count (the sanitizer build uses fewer).
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <iostream>
-
-#include <gtest/gtest.h>
 
 #include "harness/selfcheck.hpp"
 

@@ -18,7 +18,8 @@ RC_GTEST_PROP(SelfCheck, StepsByOthersLeaveInactivePrincipalsUnchanged, ()) {
       if (!oracles::integrity_applies(v, before, *r.after)) continue;
       ++applicable;
       if (auto bad = oracles::check_integrity(v, before, *r.after)) {
-        RC_FAIL("step " + std::to_string(step) + " (" + model::to_string(op) + "): " + bad->summary);
+        RC_FAIL("step " + std::to_string(step) + " (" + model::to_string(op) +
+                "): " + bad->summary);
       }
     }
   });

@@ -32,7 +32,8 @@ BootedVm boot_vm(model::RData d, Z block_pfn, Z load_addr, Z pages) {
   const Z vmid = d.regs.ctxt_regs.x[0];
   d = run(std::move(d), {hvc(k::HVC_REGISTER_VCPU, vmid, 0),
                          hvc(k::HVC_SET_BOOT_INFO, vmid, load_addr, pages * k::PAGE_SIZE)});
-  for (Z i = 0; i < pages; ++i) d = run(std::move(d), {hvc(k::HVC_REMAP_VM_IMAGE, vmid, block_pfn + i, 0)});
+  for (Z i = 0; i < pages; ++i)
+    d = run(std::move(d), {hvc(k::HVC_REMAP_VM_IMAGE, vmid, block_pfn + i, 0)});
   d = run(std::move(d), {hvc(k::HVC_VERIFY_VM_IMAGE, vmid)});
   return BootedVm{std::move(d), vmid};
 }
