@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "generators/case_gen.hpp"
+#include "harness/allocator.hpp"
 #include "model/init.hpp"
 #include "oracles/diff.hpp"
 #include "oracles/projection.hpp"
@@ -110,4 +111,11 @@ BENCHMARK(BM_ObsEq);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  hypdiff::tune_allocator();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

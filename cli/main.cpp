@@ -4,9 +4,11 @@
 #include <stdexcept>
 
 #include "cli/commands.hpp"
+#include "harness/allocator.hpp"
 #include "model/zmap.hpp"
 
 int main(int argc, char** argv) {
+  hypdiff::tune_allocator();
   CLI::App app{
       "hypdiff: randomized differential and noninterference tester for SeKVM-style hypervisors"};
   app.require_subcommand(1);
