@@ -28,6 +28,19 @@ template <class T>
 const T& pick_from(const std::vector<T>& v) {
   return v[pick(v.size())];
 }
+// Picks the kind of a (weight, kind) entry with probability proportional to its weight.
+template <std::size_t N>
+int weighted(const std::pair<int, int> (&table)[N]) {
+  int total = 0;
+  for (const auto& [w, kind] : table) total += w;
+  int r = static_cast<int>(pick(static_cast<std::uint64_t>(total)));
+  for (const auto& [w, kind] : table) {
+    if (r < w) return kind;
+    r -= w;
+  }
+  return table[0].second;
+}
+
 Z any_u64() {
   switch (pick(6)) {
     case 0:
@@ -442,17 +455,7 @@ struct Gen {
         {2, 12},                      // set_reg
         {hostile_op ? 4 : 0, 13},     // hostile hypercall
     };
-    int total = 0;
-    for (const auto& [w, kind] : table) total += w;
-    int r = static_cast<int>(pick(static_cast<std::uint64_t>(total)));
-    int kind = 0;
-    for (const auto& [w, kk] : table) {
-      if (r < w) {
-        kind = kk;
-        break;
-      }
-      r -= w;
-    }
+    const int kind = weighted(table);
     switch (kind) {
       case 0:
         return hvc(k::HVC_TIMER_SET_CNTVOFF);
@@ -513,17 +516,7 @@ struct Gen {
         {2, 9},                        // set_reg
         {hostile_op ? 4 : 0, 10},      // exits the spec halts on
     };
-    int total = 0;
-    for (const auto& [w, kind] : table) total += w;
-    int r = static_cast<int>(pick(static_cast<std::uint64_t>(total)));
-    int kind = 0;
-    for (const auto& [w, kk] : table) {
-      if (r < w) {
-        kind = kk;
-        break;
-      }
-      r -= w;
-    }
+    const int kind = weighted(table);
     switch (kind) {
       case 0:
         return model::VmExit{k::ARM_EXCEPTION_INTERRUPT, 0, {}, 0, 0};
