@@ -16,5 +16,8 @@ inline constexpr int kExitInternal = 3;  // a bug in hypdiff itself
 using Action = std::function<int()>;
 
 Action add_selfcheck(CLI::App& app);
+Action add_check(CLI::App& app);
+Action add_replay(CLI::App& app);
+Action add_shrink(CLI::App& app);
 
 }  // namespace hypdiff::cli

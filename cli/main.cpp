@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "harness/allocator.hpp"
+#include "harness/target.hpp"
 #include "model/zmap.hpp"
 
 int main(int argc, char** argv) {
@@ -14,6 +15,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "hypdiff 0.1");
   hypdiff::cli::Action selfcheck = hypdiff::cli::add_selfcheck(app);
+  hypdiff::cli::Action check = hypdiff::cli::add_check(app);
+  hypdiff::cli::Action replay = hypdiff::cli::add_replay(app);
+  hypdiff::cli::Action shrink = hypdiff::cli::add_shrink(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -28,10 +32,16 @@ int main(int argc, char** argv) {
   }
   try {
     if (app.got_subcommand("selfcheck")) return selfcheck();
+    if (app.got_subcommand("check")) return check();
+    if (app.got_subcommand("replay")) return replay();
+    if (app.got_subcommand("shrink")) return shrink();
   } catch (const hypdiff::model::ModelBug& e) {
     std::fprintf(stderr, "hypdiff: internal error (a bug in hypdiff, please report): %s\n",
                  e.what());
     return hypdiff::cli::kExitInternal;
+  } catch (const hypdiff::harness::TargetError& e) {
+    std::fprintf(stderr, "hypdiff: target error: %s\n", e.what());
+    return hypdiff::cli::kExitUsage;
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "hypdiff: %s\n", e.what());
     return hypdiff::cli::kExitUsage;

@@ -67,22 +67,6 @@ nlohmann::json report_json(const harness::SelfCheckReport& r, const std::string&
           {"findings", findings}};
 }
 
-// Every handler (except the register-write pseudo-operation) and every hypercall 13..29 must
-// have ended without halting at least once.
-std::string coverage_gaps(const harness::SelfCheckReport& r) {
-  std::string gaps;
-  for (int h = 0; h < model::kHandlerCount; ++h) {
-    if (static_cast<model::Handler>(h) == model::Handler::set_reg) continue;
-    if (r.coverage.by_handler[static_cast<std::size_t>(h)][0] == 0)
-      gaps += std::string(" ") + model::handler_name(static_cast<model::Handler>(h));
-  }
-  for (int n = harness::kFirstHvc; n <= harness::kLastHvc; ++n) {
-    const auto it = r.coverage.by_hvc.find(n);
-    if (it == r.coverage.by_hvc.end() || it->second[0] == 0) gaps += " hvc" + std::to_string(n);
-  }
-  return gaps;
-}
-
 }  // namespace
 
 Action add_selfcheck(CLI::App& app) {
@@ -145,7 +129,7 @@ Action add_selfcheck(CLI::App& app) {
     const harness::SelfCheckReport rep = harness::run_selfcheck(opts, progress);
     if (tty) std::fprintf(stderr, "\n");
 
-    const std::string gaps = coverage_gaps(rep);
+    const std::string gaps = rep.coverage.gaps();
     if (args->json == "-") {
       std::cout << report_json(rep, prof->name(), args->seed, gaps.empty()).dump(2) << "\n";
     } else {

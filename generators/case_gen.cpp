@@ -62,9 +62,10 @@ Z any_u64() {
 // lifecycle states; these hints only bias argument choices.
 struct VmHint {
   Z vmid = 0;
-  Z block_pfn = 0;  // 2 MiB-aligned host RAM block whose pages become the image
-  Z load_addr = 0;  // guest IPA of the image
-  Z image_pages = 0;
+  Z block_pfn = 0;                    // 2 MiB-aligned host RAM block whose pages become the image
+  Z load_addr = 0;                    // guest IPA of the image
+  Z image_pages = 0;                  // per image
+  Z images = 1;                       // load infos (SET_BOOT_INFO calls) of the VM
   std::vector<Z> gfns;                // gfns likely mapped in the VM's stage-2 table
   std::vector<std::pair<Z, Z>> smmu;  // (cbndx, index) allocated for this VM
   Z dma_pfn = 0;                      // host page reserved for this VM's DMA
@@ -131,15 +132,18 @@ struct Gen {
   // decryption buffers; pages for VM fault mappings come from the upper half, which the spec's
   // host fault handler cannot reach anyway.
   Z first_block() const { return (cfg.ram_base_pfn + 511) / 512 * 512; }
-  Z image_block(Z slot) const { return first_block() + 512 * (1 + slot); }
+  // Each VM slot has kMaxImages consecutive blocks, one per image: VERIFY maps whole 2 MiB
+  // blocks, and one host block mapped at two guest regions would halt the assignment.
+  static constexpr Z kMaxImages = 3;
+  Z image_block(Z slot) const { return first_block() + 512 * (1 + kMaxImages * slot); }
   Z ram_end() const { return cfg.ram_base_pfn + cfg.ram_pages; }
   Z host_page() {
     // The first block, below every image block.
     return cfg.ram_base_pfn + pick_z(0, std::max<Z>(first_block() + 512 - cfg.ram_base_pfn, 1));
   }
   // Bit 4 of a DMA pfn is set so that LPAE_MAP works under the literal SMMU pte too.
-  Z dma_page(Z v) const { return first_block() + 512 * (1 + opts.max_vms) + 0x10 + 2 * (v % 8); }
-  Z crypt_page() { return first_block() + 512 * (1 + opts.max_vms) + 256 + pick_z(0, 64); }
+  Z dma_page(Z v) const { return image_block(opts.max_vms) + 0x10 + 2 * (v % 8); }
+  Z crypt_page() { return image_block(opts.max_vms) + 256 + pick_z(0, 64); }
   Z fault_region(Z v) const { return std::max(Z{0x1000}, ram_end() - 0x200 * (v + 1)); }
   Z host_reachable_pfn() {
     // The spec's host fault handler reaches addresses below 16 MiB only.
@@ -156,7 +160,9 @@ struct Gen {
   int boot_stage(const RData& d, Z v) const {
     const model::VMInfo info = d.shared.vminfos.get(v);
     if (info.VS.vm_vcpu_state.get(0) == k::UNUSED) return 0;
-    if (info.VB.vm_next_load_info == 0) return 1;
+    const auto it = h.vms.find(v);
+    const Z images = it == h.vms.end() ? 1 : it->second.images;
+    if (info.VB.vm_next_load_info < images) return 1;
     for (Z i = 0; i < info.VB.vm_next_load_info; ++i) {
       const Z pages = (info.VB.vm_load_size.get(i) + 4095) / 4096;
       if (info.VB.vm_mapped_pages.get(i) < pages) return 2;
@@ -182,6 +188,8 @@ struct Gen {
       const Z slot = static_cast<Z>(h.vms.size()) - 1;
       vh.block_pfn = image_block(slot % std::max(opts.max_vms, 1));
       vh.image_pages = 1 + pick_z(0, 4);
+      // Mostly one image; three exercise the load-info walk of VERIFY beyond index 1.
+      vh.images = 1 + static_cast<Z>(weighted({{12, 0}, {4, 1}, {4, 2}}));
       // Below 2^28 so that the literal SET_BOOT_INFO check (is_pfn(load_addr + size)) passes too.
       vh.load_addr = Z{0x08000000} + pick_z(0, 8) * k::PAGE_SIZE;
       vh.dma_pfn = dma_page(v);
@@ -189,6 +197,11 @@ struct Gen {
     }
     return vh;
   }
+
+  // Image i of a VM: in its own 2 MiB guest region (VERIFY maps images by 2 MiB blocks, so
+  // images sharing a region would hide which ones were loaded), backed by its own host block.
+  static Z image_addr(const VmHint& vh, Z i) { return vh.load_addr + i * k::PMD_SIZE; }
+  static Z image_pfn(const VmHint& vh, Z i) { return vh.block_pfn + 512 * i; }
 
   // ---- host operations -------------------------------------------------------------------------
 
@@ -201,14 +214,28 @@ struct Gen {
       case 0:
         return hvc(k::HVC_REGISTER_VCPU, v, hostile() ? pick_z(0, cfg.vcpus_per_vm + 2) : 0);
       case 1: {
-        const Z size = hostile() ? any_u64() : vh.image_pages * k::PAGE_SIZE - pick_z(0, 4096);
-        return hvc(k::HVC_SET_BOOT_INFO, v, vh.load_addr, size);
+        const Z i = d.shared.vminfos.get(v).VB.vm_next_load_info;
+        Z size = vh.image_pages * k::PAGE_SIZE - pick_z(0, 4096);
+        Z addr = image_addr(vh, i);
+        if (hostile()) {
+          // A huge size, or an image ending just past 2^28: refused by the literal is_pfn check
+          // of load_addr + size, accepted by is_paddr.
+          if (pick(2)) {
+            size = any_u64();
+          } else {
+            addr = pow2(28) - pick_z(1, 4) * k::PAGE_SIZE;
+          }
+        }
+        return hvc(k::HVC_SET_BOOT_INFO, v, addr, size);
       }
       case 2: {
         const model::BootInfo vb = d.shared.vminfos.get(v).VB;
-        const Z mapped = vb.vm_mapped_pages.get(0);
-        const Z pfn = hostile() ? any_u64() : vh.block_pfn + mapped;
-        return hvc(k::HVC_REMAP_VM_IMAGE, v, pfn, hostile() ? pick_z(0, cfg.max_load_info + 1) : 0);
+        Z i = 0;
+        while (i + 1 < vb.vm_next_load_info &&
+               vb.vm_mapped_pages.get(i) * k::PAGE_SIZE >= vb.vm_load_size.get(i))
+          ++i;
+        const Z pfn = hostile() ? any_u64() : image_pfn(vh, i) + vb.vm_mapped_pages.get(i);
+        return hvc(k::HVC_REMAP_VM_IMAGE, v, pfn, hostile() ? pick_z(0, cfg.max_load_info + 1) : i);
       }
       default:
         break;
@@ -230,6 +257,8 @@ struct Gen {
       return hvc(k::HVC_SMMU_LPAE_MAP, (Z{0x60000} + n) * k::PAGE_SIZE,
                  (vh.dma_pfn + n) * k::PAGE_SIZE, pick_z(0, 0x100), c, i);
     }
+    // Now and then the host presents an image whose signature does not verify.
+    if (pick(16) == 0) oracle.params.verify_img[v] = 0;
     return hvc(k::HVC_VERIFY_VM_IMAGE, v);
   }
 
@@ -499,7 +528,8 @@ struct Gen {
     const Z v = d.cur_vmid;
     VmHint& vh = hint(v);
     std::vector<Z> gfns = vh.gfns;
-    for (Z i = 0; i < vh.image_pages; ++i) gfns.push_back(vh.load_addr / k::PAGE_SIZE + i);
+    for (Z j = 0; j < vh.images; ++j)
+      for (Z i = 0; i < vh.image_pages; ++i) gfns.push_back(image_addr(vh, j) / k::PAGE_SIZE + i);
     const Z gfn = gfns.empty() || hostile() ? pick_z(0, 0x80000) : pick_from(gfns);
     const Z bytes = hostile() ? any_u64() : pick_z(1, 4) * k::PAGE_SIZE;
     const auto reg = static_cast<std::uint32_t>(pick(30));
@@ -590,12 +620,13 @@ Case build(const GenOptions& opts) {
     const std::uint64_t log_len = d.slog.length();
     g.begin_op();
     Op op = g.next(d);
-    // Another CPU maps a host page at this step's first lock point.
+    // Another CPU maps a host page at one of this step's first lock points.
     if (pick(12) == 11) {
+      const std::uint64_t at = pick(2) == 0 ? log_len : log_len + 1 + pick(8);
       model::SingleEvent e{
           (d.curid + 1) % std::max<Z>(c.cfg.total_cpus, 1),
           {model::EventKind::OMAP_HOST, {g.host_reachable_pfn() * k::PAGE_SIZE, 0, 0, 0}}};
-      c.oracle.soracle[log_len].push_back(e);
+      c.oracle.soracle[at].push_back(e);
     }
     d.oracle = std::make_shared<const model::OracleInputs>(c.oracle);
     model::StepResult r = model::apply(d, op);

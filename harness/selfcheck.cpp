@@ -72,13 +72,7 @@ class Checker {
   }
 
   void count(const RData& before, const model::Op& op, model::StepKind kind) {
-    const auto k = static_cast<std::size_t>(kind);
-    ++rep_.coverage.by_handler[static_cast<std::size_t>(model::handler_of(op))][k];
-    if (const auto* h = std::get_if<model::HostHvc>(&op); h && before.ihost && !before.icore) {
-      const Z n = h->x[0];
-      const int key = (n >= kFirstHvc && n <= kLastHvc) ? static_cast<int>(n) : -1;
-      ++rep_.coverage.by_hvc[key][k];
-    }
+    rep_.coverage.count(before, op, kind);
   }
 
   void find(const char* property, int case_index, int step, const model::Op& op,
@@ -170,22 +164,7 @@ std::string format_report(const SelfCheckReport& r) {
                      r.steps, r.checks, r.seconds, r.seconds > 0 ? double(r.steps) / r.seconds : 0);
   if (r.skipped_steps > 0)
     out += fmt::format("{} steps after a case's first finding were not run\n", r.skipped_steps);
-  out += fmt::format("{:<16} {:>10} {:>10} {:>10}\n", "handler", "ok", "halted", "undefined");
-  for (int h = 0; h < model::kHandlerCount; ++h) {
-    const Counts& c = r.coverage.by_handler[static_cast<std::size_t>(h)];
-    out += fmt::format("{:<16} {:>10} {:>10} {:>10}\n",
-                       model::handler_name(static_cast<model::Handler>(h)), c[0], c[1], c[2]);
-  }
-  out += fmt::format("{:<16} {:>10} {:>10} {:>10}\n", "hypercall", "ok", "halted", "undefined");
-  for (int n = kFirstHvc; n <= kLastHvc; ++n) {
-    const auto it = r.coverage.by_hvc.find(n);
-    const Counts c = it == r.coverage.by_hvc.end() ? Counts{} : it->second;
-    out += fmt::format("{:<16} {:>10} {:>10} {:>10}\n", n, c[0], c[1], c[2]);
-  }
-  if (auto it = r.coverage.by_hvc.find(-1); it != r.coverage.by_hvc.end()) {
-    out += fmt::format("{:<16} {:>10} {:>10} {:>10}\n", "other", it->second[0], it->second[1],
-                       it->second[2]);
-  }
+  out += r.coverage.table();
   out += fmt::format("findings: {}\n", r.finding_count);
   for (const auto& [prop, n] : r.findings_by_property) out += fmt::format("  {}: {}\n", prop, n);
   for (const Finding& f : r.findings) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "generators/options.hpp"
+#include "harness/coverage.hpp"
 #include "model/op.hpp"
 
 namespace hypdiff::harness {
@@ -24,14 +25,6 @@ struct SelfCheckOptions {
   bool integrity = true;
   bool confidentiality = true;
   std::size_t max_findings = 20;  // findings kept in full; all are counted
-};
-
-// Steps per outcome: index by model::StepKind.
-using Counts = std::array<std::uint64_t, 3>;
-
-struct Coverage {
-  std::array<Counts, model::kHandlerCount> by_handler{};
-  std::map<int, Counts> by_hvc;  // hypercall number 13..29; -1 = any other number
 };
 
 struct Finding {
@@ -57,10 +50,6 @@ struct SelfCheckReport {
 // `progress(cases_done)` is called after each case when set.
 SelfCheckReport run_selfcheck(const SelfCheckOptions& opts,
                               const std::function<void(int)>& progress = {});
-
-// The hypercall numbers the report must cover, 13..29.
-inline constexpr int kFirstHvc = 13;
-inline constexpr int kLastHvc = 29;
 
 // Human-readable coverage table and findings.
 std::string format_report(const SelfCheckReport& r);

@@ -801,6 +801,19 @@ bool shared_eq(Z v, const Shared& s1, const Shared& s2) {
 
 bool obs_eq(Z v, const RData& d1, const RData& d2) { return project(d1, v) == project(d2, v); }
 
+bool same_observables(const RData& d1, const RData& d2) {
+  const Shared& a = d1.shared;
+  const Shared& b = d2.shared;
+  return d1.halt == d2.halt && d1.icore == d2.icore && d1.ihost == d2.ihost &&
+         d1.curid == d2.curid && d1.cur_vmid == d2.cur_vmid && d1.cur_vcpuid == d2.cur_vcpuid &&
+         model::same_oracles(d1.oracle, d2.oracle) && a.cfg() == b.cfg() && d1.regs == d2.regs &&
+         d1.smmu_conf == d2.smmu_conf && d1.data_log == d2.data_log &&
+         d1.core_data_log == d2.core_data_log && a.core_data == b.core_data &&
+         a.flatmem == b.flatmem && a.s2page == b.s2page && a.smmu_vmid == b.smmu_vmid &&
+         a.vminfos == b.vminfos && a.npts == b.npts && a.spts == b.spts &&
+         d1.shadow_ctxts == d2.shadow_ctxts;
+}
+
 std::string principal_name(Z v, const model::MachineConfig* cfg) {
   if (v == kHost) return "host";
   if (cfg == nullptr ? v > 0 : cfg->is_vm(v)) return "VM " + model::to_dec(v);

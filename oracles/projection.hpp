@@ -151,6 +151,11 @@ Projection project(const model::RData& d, Z v);
 bool shared_eq(Z v, const model::Shared& s1, const model::Shared& s2);
 bool obs_eq(Z v, const model::RData& d1, const model::RData& d2);
 
+// A cheap sufficient condition for obs_eq(v, d1, d2) for every v at once: every field any
+// observation reads is equal (the ghost log, lock flags and profile may differ). Used to skip
+// the per-principal comparison of two runs that agree, which is the common case.
+bool same_observables(const model::RData& d1, const model::RData& d2);
+
 // "host", "VM 3", or "principal 16".
 std::string principal_name(Z v, const model::MachineConfig* cfg = nullptr);
 

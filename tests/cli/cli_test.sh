@@ -29,4 +29,48 @@ expect 0 "a passing run" "$bin" selfcheck --cases 1000 --seed 1
 out=$("$bin" selfcheck --cases 20 --seed 3 --allow-findings --json -)
 echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["cases"]==20 and "handlers" in r and "hypercalls" in r' \
   && echo "ok: json report" || { echo "FAIL: json report"; fail=1; }
+
+# check / replay / shrink
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+one_line() {  # description
+  [ "$(echo "$LAST_OUT" | wc -l)" -eq 1 ] || { echo "FAIL: $1: error is not one line: $LAST_OUT"; fail=1; }
+}
+expect 2 "check: unknown target" "$bin" check --target qemu-ish --cases 1
+one_line "unknown target"
+echo "$LAST_OUT" | grep -q "unknown target 'qemu-ish'" || { echo "FAIL: target message"; fail=1; }
+expect 2 "check: unknown reference" "$bin" check --target model --against nothing --cases 1
+one_line "unknown reference"
+expect 2 "check: bad flag" "$bin" check --frobnicate
+one_line "bad flag"
+expect 2 "check: bad duration" "$bin" check --time 10parsecs
+one_line "bad duration"
+expect 2 "check: --cases with --time" "$bin" check --cases 3 --time 1s
+expect 0 "check: intended against intended passes" "$bin" check --target model:intended --cases 200 --seed 4 --quiet
+expect 1 "check: literal against intended fails" "$bin" check --target model:literal --against model:intended --cases 300 --seed 1 --max-failures 2 --corpus "$tmp/found" --json "$tmp/check.json"
+python3 - "$tmp/check.json" <<'PY' && echo "ok: check json" || { echo "FAIL: check json"; fail=1; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+for k in ("cases", "steps", "failures", "seconds", "steps_per_second"):
+    assert k in r, k
+assert 1 <= len(r["failures"]) <= 2
+for f in r["failures"]:
+    for k in ("class", "principal", "step", "original_length", "shrunk_length", "file"):
+        assert k in f, k
+    assert f["shrunk_length"] <= f["original_length"]
+PY
+saved=$(ls "$tmp"/found/*.case | head -n 1)
+expect 1 "replay: a saved failure fails again" "$bin" replay "$saved"
+echo "$LAST_OUT" | grep -q "matches the recorded verdict" || { echo "FAIL: replay does not match its verdict"; fail=1; }
+expect 0 "replay --expect: the recorded verdict is reproduced" "$bin" replay --expect --quiet "$saved"
+expect 0 "replay: passes on intended" "$bin" replay --target model:intended "$saved"
+expect 1 "shrink: a failing case" "$bin" shrink "$saved" --out "$tmp/shrunk.case"
+[ -f "$tmp/shrunk.case" ] && echo "ok: shrink wrote its file" || { echo "FAIL: shrink output"; fail=1; }
+expect 2 "replay: missing file" "$bin" replay "$tmp/none.case"
+one_line "missing file"
+printf 'hypdiff-case 1\nconfig max_vms=15\n' > "$tmp/bad.case"
+expect 2 "replay: malformed case" "$bin" replay "$tmp/bad.case"
+one_line "malformed case"
+echo "$LAST_OUT" | grep -q "bad.case:2:" || { echo "FAIL: malformed case error has no line: $LAST_OUT"; fail=1; }
+expect 2 "replay --expect on another pairing" "$bin" replay --expect --target model "$tmp/shrunk.case" --against none
 exit $fail

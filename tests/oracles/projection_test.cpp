@@ -604,3 +604,32 @@ TEST(Projection, ObsEqAgreesWithTheObservationFunctions) {
 
 }  // namespace
 }  // namespace hypdiff::oracles
+
+namespace hypdiff::oracles {
+namespace {
+
+// same_observables is the Runner's shortcut: when it holds, every principal's view is equal.
+TEST(SameObservables, TwoRunsOfTheSameStepsAgreeAndAnyObservedChangeBreaksIt) {
+  model::RData a = testing::boot_vm(testing::fresh()).d;
+  model::RData b = testing::boot_vm(testing::fresh()).d;
+  b.oracle = a.oracle;
+  ASSERT_TRUE(same_observables(a, b));
+  for (model::Z v = 0; v <= 3; ++v) EXPECT_TRUE(obs_eq(v, a, b));
+
+  model::RData c = b;
+  c.shared.flatmem.set(0x200, c.shared.flatmem.get(0x200) + 1);
+  EXPECT_FALSE(same_observables(a, c));
+  EXPECT_FALSE(obs_eq(0, a, c));
+
+  model::RData e = b;
+  e.cur_vcpuid = e.cur_vcpuid + 1;
+  EXPECT_FALSE(same_observables(a, e));
+
+  // The ghost log is not observed: a longer log alone keeps the shortcut.
+  model::RData g = b;
+  g.slog = g.slog.push(model::SingleEvent{1, {model::EventKind::OPT_GET, {0, 0, 0, 0}}});
+  EXPECT_TRUE(same_observables(a, g));
+}
+
+}  // namespace
+}  // namespace hypdiff::oracles

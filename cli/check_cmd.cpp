@@ -1,0 +1,209 @@
+// `hypdiff check`: generate cases, run them on a target against a reference, shrink and save
+// every new kind of failure, print the verdicts and the commands that replay them.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "harness/check.hpp"
+
+namespace hypdiff::cli {
+
+namespace {
+
+struct CheckArgs {
+  std::string target = "model";
+  std::string against = "model";
+  std::uint64_t cases = 0;
+  std::string time;
+  std::uint64_t seed = 1;
+  std::string json;
+  std::string corpus = "corpus/found";
+  int max_ops = 60;
+  int max_vms = 3;
+  int hostile = 100;
+  std::size_t max_failures = 10;
+  bool no_shrink = false;
+  std::string shrink_time = "60s";
+  std::size_t shrink_candidates = 5000;
+  bool no_invariants = false;
+  bool no_integrity = false;
+  bool no_confidentiality = false;
+  bool quiet = false;
+};
+
+}  // namespace
+
+Action add_check(CLI::App& app) {
+  auto a = std::make_shared<CheckArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "check",
+      "Run random cases on a target against a reference: differential, noninterference and "
+      "invariant checks; shrink and save each new failure");
+  sub->add_option("--target", a->target, "target under test: " + harness::target_names_help());
+  sub->add_option("--against", a->against,
+                  "reference target (same names), or 'none' for property checks only");
+  auto* cases = sub->add_option("--cases", a->cases, "number of cases (default 1000)")
+                    ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 48));
+  sub->add_option("--time", a->time, "stop after this long (e.g. 60s, 5m, 2h)")->excludes(cases);
+  sub->add_option("--seed", a->seed, "seed; the same seed gives the same cases");
+  sub->add_option("--json", a->json, "write a JSON report to FILE, or - for stdout");
+  sub->add_option("--corpus", a->corpus, "directory where shrunk failing cases are saved");
+  sub->add_option("--max-ops", a->max_ops, "maximum operations per case")
+      ->check(CLI::Range(1, 100000));
+  sub->add_option("--max-vms", a->max_vms, "VMs each case tries to create")
+      ->check(CLI::Range(0, 254));
+  sub->add_option("--hostile", a->hostile, "per-mille share of hostile argument values")
+      ->check(CLI::Range(0, 1000));
+  sub->add_option("--max-failures", a->max_failures,
+                  "stop after this many distinct failure signatures (0 = never)");
+  sub->add_flag("--no-shrink", a->no_shrink, "save failing cases as generated");
+  sub->add_option("--shrink-time", a->shrink_time, "time budget per shrink (default 60s)");
+  sub->add_option("--shrink-candidates", a->shrink_candidates,
+                  "candidate budget per shrink (default 5000)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+  sub->add_flag("--no-invariants", a->no_invariants, "skip the invariant checks");
+  sub->add_flag("--no-integrity", a->no_integrity, "skip the integrity checks");
+  sub->add_flag("--no-confidentiality", a->no_confidentiality, "skip the confidentiality checks");
+  sub->add_flag("--quiet", a->quiet, "print only failures and the summary line");
+
+  return [a]() -> int {
+    harness::CheckOptions opts;
+    opts.cases = a->cases > 0 ? a->cases : 1000;
+    if (!a->time.empty()) {
+      const auto d = parse_duration(a->time);
+      if (!d) {
+        std::fprintf(stderr, "hypdiff: --time: '%s' is not a duration (e.g. 90s, 5m, 2h)\n",
+                     a->time.c_str());
+        return kExitUsage;
+      }
+      opts.seconds = *d;
+      opts.cases = std::numeric_limits<std::uint64_t>::max();
+    }
+    const auto st = parse_duration(a->shrink_time);
+    if (!st) {
+      std::fprintf(stderr, "hypdiff: --shrink-time: '%s' is not a duration (e.g. 30s)\n",
+                   a->shrink_time.c_str());
+      return kExitUsage;
+    }
+    auto targets = make_targets(a->target, a->against);
+    if (!targets) return kExitUsage;
+    if (!json_target_writable(a->json)) return kExitUsage;
+
+    opts.seed = a->seed;
+    opts.gen.max_ops = a->max_ops;
+    opts.gen.max_vms = a->max_vms;
+    opts.gen.hostile_permille = a->hostile;
+    opts.gen.profile = generation_profile(*targets);
+    opts.max_failures = a->max_failures;
+    opts.shrink = !a->no_shrink;
+    opts.shrink_opts.max_seconds = *st;
+    opts.shrink_opts.max_candidates = a->shrink_candidates;
+    opts.run.invariants = !a->no_invariants;
+    opts.run.integrity = !a->no_integrity;
+    opts.run.confidentiality = !a->no_confidentiality;
+
+    const bool tty = interactive();
+    const bool to_stdout_json = a->json == "-";
+    std::FILE* text = to_stdout_json ? stderr : stdout;
+    if (!a->quiet) {
+      fmt::print(text, "hypdiff check: {} against {}, seed {}\n", targets->target->name(),
+                 targets->against_name(), a->seed);
+    }
+    nlohmann::json failures = nlohmann::json::array();
+    const auto found = [&](const harness::FoundFailure& ff) {
+      if (tty) std::fprintf(stderr, "\r\033[K");
+      std::vector<std::string> notes = {
+          fmt::format("found by: hypdiff check --target {} --against {} --seed {} "
+                      "(case {}, case seed {:#x}, {} operations)",
+                      targets->target->name(), targets->against_name(), a->seed, ff.case_index,
+                      ff.case_seed, ff.original.ops.size())};
+      if (ff.shrink) {
+        notes.push_back(fmt::format("shrunk from {} to {} operations in {:.2f} s ({} candidates)",
+                                    ff.shrink->original_ops, ff.shrink->final_ops,
+                                    ff.shrink->seconds, ff.shrink->candidates));
+      }
+      std::string saved;
+      try {
+        saved = corpus::save_to_corpus(a->corpus, corpus_stem(ff.failure),
+                                       failure_file(ff.shrunk, ff.failure, *targets, notes))
+                    .string();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "hypdiff: cannot save the failing case: %s\n", e.what());
+      }
+      print_failure(text, ff.failure);
+      fmt::print(text, "  found in case {} (step {} of {})", ff.case_index,
+                 ff.original_failure.step, ff.original.ops.size());
+      if (ff.shrink) {
+        fmt::print(text, "; shrunk to {} operations in {:.2f} s, {} candidates{}",
+                   ff.shrunk.ops.size(), ff.shrink->seconds, ff.shrink->candidates,
+                   ff.shrink->budget_exhausted ? " (budget exhausted)" : "");
+      }
+      fmt::print(text, "\n");
+      if (!saved.empty()) {
+        fmt::print(text, "  saved {}\n  replay: ./hypdiff replay {}\n", saved, saved);
+      }
+      std::fflush(text);
+      nlohmann::json j = failure_json(ff.failure);
+      j["case"] = ff.case_index;
+      j["case_seed"] = ff.case_seed;
+      j["original_length"] = ff.original.ops.size();
+      j["original_step"] = ff.original_failure.step;
+      j["shrunk_length"] = ff.shrunk.ops.size();
+      if (ff.shrink) {
+        j["shrink"] = {{"candidates", ff.shrink->candidates},
+                       {"accepted", ff.shrink->accepted},
+                       {"seconds", ff.shrink->seconds},
+                       {"budget_exhausted", ff.shrink->budget_exhausted}};
+      }
+      j["file"] = saved.empty() ? nlohmann::json(nullptr) : nlohmann::json(saved);
+      failures.push_back(std::move(j));
+    };
+    double last_draw = -1;
+    const auto progress = [&](const harness::CheckProgress& p) {
+      if (!tty || p.seconds - last_draw < 0.2) return;
+      last_draw = p.seconds;
+      std::fprintf(stderr, "\r\033[K%llu cases, %llu steps, %.0f steps/s, %llu failing cases",
+                   static_cast<unsigned long long>(p.cases),
+                   static_cast<unsigned long long>(p.steps),
+                   p.seconds > 0 ? double(p.steps) / p.seconds : 0.0,
+                   static_cast<unsigned long long>(p.failing_cases));
+    };
+    const harness::CheckReport rep =
+        harness::run_check(*targets->target, targets->reference.get(), opts, {progress, found});
+    if (tty) std::fprintf(stderr, "\r\033[K");
+
+    const double explore = rep.seconds - rep.shrink_seconds;
+    const double sps = explore > 0 ? double(rep.steps) / explore : 0;
+    if (!a->quiet) fmt::print(text, "{}", rep.coverage.table());
+    fmt::print(text,
+               "{} cases, {} steps, {} checks in {:.2f} s ({:.0f} steps/s; {:.2f} s shrinking); "
+               "{} failing cases, {} distinct failures\n",
+               rep.cases, rep.steps, rep.checks, rep.seconds, sps, rep.shrink_seconds,
+               rep.failing_cases, rep.failures.size());
+    if (!a->json.empty()) {
+      nlohmann::json j = {{"target", targets->target->name()},
+                          {"against", targets->against_name()},
+                          {"seed", a->seed},
+                          {"cases", rep.cases},
+                          {"steps", rep.steps},
+                          {"checks", rep.checks},
+                          {"failing_cases", rep.failing_cases},
+                          {"seconds", rep.seconds},
+                          {"shrink_seconds", rep.shrink_seconds},
+                          {"steps_per_second", sps},
+                          {"coverage", coverage_json(rep.coverage)},
+                          {"failures", failures}};
+      for (std::size_t i = 0; i < rep.failures.size(); ++i)
+        j["failures"][i]["duplicates"] = rep.failures[i].duplicates;
+      if (!write_json(a->json, j)) return kExitUsage;
+    }
+    return rep.failures.empty() ? kExitPass : kExitFail;
+  };
+}
+
+}  // namespace hypdiff::cli

@@ -1,0 +1,57 @@
+// Pieces the check, replay and shrink commands share: target set-up, durations, the case file a
+// failure is saved as, how a failure is printed, JSON fragments and output files.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "corpus/case_file.hpp"
+#include "harness/coverage.hpp"
+#include "harness/runner.hpp"
+#include "harness/target.hpp"
+
+namespace hypdiff::cli {
+
+// "90", "90s", "500ms", "5m", "1.5h" -> seconds; nullopt when malformed or not positive.
+std::optional<double> parse_duration(std::string_view text);
+
+struct Targets {
+  std::unique_ptr<harness::Target> target;
+  std::unique_ptr<harness::Target> reference;  // null for --against none
+  std::string against_name() const { return reference ? reference->name() : "none"; }
+};
+// Makes both; on error prints one line and returns nullopt.
+std::optional<Targets> make_targets(const std::string& target, const std::string& against);
+
+// The profile the generator simulates to stay state-aware: the reference's when it is a model,
+// else the target's, else intended.
+model::Profile generation_profile(const Targets& t);
+
+// The file a failing case is saved as: the case, the verdict it must reproduce, and notes.
+corpus::CaseFile failure_file(const generators::Case& c, const harness::Failure& f,
+                              const Targets& t, std::vector<std::string> notes);
+
+// The file-name stem of a failure: its signature with separators as single dashes,
+// e.g. "divergence-host-npt-host_hvc".
+std::string corpus_stem(const harness::Failure& f);
+
+// Prints the verdict, the op and the per-principal diff lines, indented.
+void print_failure(std::FILE* out, const harness::Failure& f, std::size_t max_lines = 40);
+
+nlohmann::json failure_json(const harness::Failure& f);
+nlohmann::json coverage_json(const harness::Coverage& c);
+
+// Writes `j` to FILE or, for "-", to stdout. False (and a message) when the file cannot be
+// written.
+bool write_json(const std::string& where, const nlohmann::json& j);
+// Checks early that a --json FILE can be created, so a long run does not end in an error.
+bool json_target_writable(const std::string& where);
+
+// True when progress lines may be drawn (stderr is a terminal and CI is not set).
+bool interactive();
+
+}  // namespace hypdiff::cli

@@ -1,0 +1,39 @@
+#include "harness/target.hpp"
+
+#include "harness/model_target.hpp"
+
+namespace hypdiff::harness {
+
+model::StepResult Target::step_from(const model::RData&, const model::Op&) const {
+  throw TargetError(name() + " cannot start a step from an abstract state");
+}
+
+std::optional<model::Profile> model_profile(std::string_view name, std::string* error) {
+  if (name == "model") return model::Profile::intended();
+  constexpr std::string_view prefix = "model:";
+  if (name.substr(0, prefix.size()) != prefix) {
+    if (error) *error = "'" + std::string(name) + "' is not a model target";
+    return std::nullopt;
+  }
+  std::string why;
+  auto p = model::Profile::parse(name.substr(prefix.size()), &why);
+  if (!p && error) *error = "bad profile in target '" + std::string(name) + "': " + why;
+  return p;
+}
+
+std::unique_ptr<Target> make_target(std::string_view name, std::string* error) {
+  if (name == "model" || name.substr(0, 6) == "model:") {
+    auto p = model_profile(name, error);
+    if (!p) return nullptr;
+    return std::make_unique<ModelTarget>(std::string(name), *p);
+  }
+  if (error)
+    *error = "unknown target '" + std::string(name) + "' (known: " + target_names_help() + ")";
+  return nullptr;
+}
+
+std::string target_names_help() {
+  return "model, model:intended, model:literal, model:<profile>[+id|-id...]";
+}
+
+}  // namespace hypdiff::harness

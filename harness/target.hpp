@@ -1,0 +1,55 @@
+// A Target is anything hypdiff can run a case on: the spec model with a profile, and (later) the
+// reference hypervisor natively or in QEMU, or a third party's library. The harness drives it
+// one operation at a time and reads back the abstract state the oracles judge. The abstraction
+// from concrete state (page-table walks, descriptor decoding) is the target's job.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "model/config.hpp"
+#include "model/op.hpp"
+#include "model/oracle_inputs.hpp"
+#include "model/profile.hpp"
+#include "model/state.hpp"
+
+namespace hypdiff::harness {
+
+// The target cannot go on (crashed, unreachable, refused the configuration). One line.
+class TargetError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Target {
+ public:
+  virtual ~Target() = default;
+  // The name it was created from ("model:literal") and a one-line description.
+  virtual std::string name() const = 0;
+  virtual std::string describe() const = 0;
+  // Starts a case: the machine as configured, every oracle answer the case provides.
+  virtual void reset(const model::MachineConfig& cfg, model::OraclePtr oracle) = 0;
+  // Runs one operation; the abstract state afterwards is state(). An undefined step (the spec's
+  // None) leaves the state as it was.
+  virtual model::StepKind step(const model::Op& op) = 0;
+  virtual const model::RData& state() const = 0;
+  // Confidentiality needs a second run from an indistinguishable state. Targets that can start
+  // from an abstract state (the model can; hardware cannot) return the step's result from `d`.
+  virtual bool can_step_from() const { return false; }
+  virtual model::StepResult step_from(const model::RData& d, const model::Op& op) const;
+};
+
+// The model's profile when `name` is a model target ("model", "model:literal",
+// "model:intended", "model:literal+hlock" ...), used by the generator to stay state-aware.
+std::optional<model::Profile> model_profile(std::string_view name, std::string* error);
+
+// Creates a target from its name; nullptr and a one-line message in *error for an unknown or
+// malformed name.
+std::unique_ptr<Target> make_target(std::string_view name, std::string* error);
+
+// The names make_target accepts, for --help and error messages.
+std::string target_names_help();
+
+}  // namespace hypdiff::harness

@@ -1,0 +1,185 @@
+// The Runner's verdicts: agreement of a target with itself, each failure class on targets with
+// a known, planted difference, and the literal-vs-intended pairing the tool is proven on.
+#include "harness/runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include "generators/case_gen.hpp"
+#include "harness/check.hpp"
+#include "harness/model_target.hpp"
+#include "tests/support/builders.hpp"
+
+namespace hypdiff::harness {
+namespace {
+
+using model::Z;
+
+generators::Case gen(std::uint64_t seed, int max_ops = 40) {
+  generators::GenOptions o;
+  o.max_ops = max_ops;
+  return generators::generate_case(o, seed);
+}
+
+// Wraps the model and plants a difference after a given step.
+class PlantedTarget final : public Target {
+ public:
+  enum class Plant { flatmem, halt_early };
+  PlantedTarget(Plant plant, std::size_t at) : inner_("model", {}), plant_(plant), at_(at) {}
+  std::string name() const override { return "planted"; }
+  std::string describe() const override { return "model with a planted bug"; }
+  void reset(const model::MachineConfig& cfg, model::OraclePtr o) override {
+    inner_.reset(cfg, std::move(o));
+    d_ = inner_.state();
+    n_ = 0;
+  }
+  model::StepKind step(const model::Op& op) override {
+    model::StepKind k = inner_.step(op);
+    d_ = inner_.state();
+    if (n_++ == at_ && k == model::StepKind::ok) {
+      if (plant_ == Plant::flatmem) {
+        // A store the host never made: page 0x200 is host-owned RAM from the start.
+        d_.shared.flatmem.set(0x200, d_.shared.flatmem.get(0x200) + 1);
+      } else {
+        k = model::StepKind::halted;
+      }
+    }
+    return k;
+  }
+  const model::RData& state() const override { return d_; }
+
+ private:
+  ModelTarget inner_;
+  Plant plant_;
+  std::size_t at_;
+  std::size_t n_ = 0;
+  model::RData d_;
+};
+
+TEST(Runner, ModelAgreesWithItselfOnGeneratedCases) {
+  ModelTarget t("model:intended", model::Profile::intended());
+  ModelTarget r("model", model::Profile::intended());
+  Runner runner(t, &r);
+  std::size_t steps = 0;
+  for (std::uint64_t s = 1; s <= 60; ++s) {
+    const generators::Case c = gen(s);
+    const CaseResult res = runner.run(c);
+    ASSERT_FALSE(res.failure) << "seed " << s << ": " << res.failure->summary;
+    steps += res.steps;
+  }
+  EXPECT_GT(steps, 600u);
+  // Every step was counted once in the coverage.
+  std::uint64_t counted = 0;
+  for (const auto& c : runner.coverage().by_handler) counted += c[0] + c[1] + c[2];
+  EXPECT_EQ(counted, steps);
+}
+
+TEST(Runner, PlantedStoreIsADivergenceTheHostSees) {
+  PlantedTarget t(PlantedTarget::Plant::flatmem, 0);
+  ModelTarget r("model", model::Profile::intended());
+  Runner runner(t, &r);
+  generators::Case c;
+  c.ops = {testing::hvc(model::k::HVC_REGISTER_KVM), testing::hvc(model::k::HVC_REGISTER_KVM)};
+  const CaseResult res = runner.run(c);
+  ASSERT_TRUE(res.failure);
+  EXPECT_EQ(res.failure->cls, FailureClass::divergence);
+  EXPECT_EQ(res.failure->principal, Z{0});
+  EXPECT_EQ(res.failure->step, 0u);
+  EXPECT_EQ(res.failure->field, "flatmem");
+  EXPECT_EQ(res.failure->signature(), "divergence/host/flatmem/host_hvc");
+  EXPECT_EQ(res.steps, 1u);  // the case stops at its first failure
+  bool mentions_page = false;
+  for (const auto& line : res.failure->details)
+    mentions_page |= line.find("0x200") != std::string::npos;
+  EXPECT_TRUE(mentions_page);
+}
+
+TEST(Runner, PlantedHaltIsAnOutcomeDifference) {
+  PlantedTarget t(PlantedTarget::Plant::halt_early, 1);
+  ModelTarget r("model", model::Profile::intended());
+  Runner runner(t, &r);
+  generators::Case c;
+  c.ops = {testing::hvc(model::k::HVC_REGISTER_KVM), testing::hvc(model::k::HVC_REGISTER_KVM),
+           testing::hvc(model::k::HVC_REGISTER_KVM)};
+  const CaseResult res = runner.run(c);
+  ASSERT_TRUE(res.failure);
+  EXPECT_EQ(res.failure->cls, FailureClass::outcome);
+  EXPECT_EQ(res.failure->step, 1u);
+  EXPECT_EQ(res.failure->field, "ok-vs-halted");
+  EXPECT_EQ(res.failure->signature(), "outcome/-/ok-vs-halted/host_hvc");
+  EXPECT_FALSE(res.failure->principal);
+}
+
+TEST(Runner, WithoutReferenceOnlyPropertiesRun) {
+  PlantedTarget t(PlantedTarget::Plant::halt_early, 1);
+  Runner runner(t, nullptr);
+  generators::Case c;
+  c.ops = {testing::hvc(model::k::HVC_REGISTER_KVM), testing::hvc(model::k::HVC_REGISTER_KVM),
+           testing::hvc(model::k::HVC_REGISTER_KVM)};
+  const CaseResult res = runner.run(c);
+  EXPECT_FALSE(res.failure);
+  EXPECT_EQ(res.steps, 2u);  // a halt ends the case
+}
+
+TEST(Runner, LiteralDiffersFromIntendedAndTheVerdictIsDeterministic) {
+  ModelTarget lit("model:literal", model::Profile::literal());
+  ModelTarget ref("model:intended", model::Profile::intended());
+  Runner runner(lit, &ref);
+  int failing = 0;
+  for (std::uint64_t s = 1; s <= 200; ++s) {
+    const generators::Case c = gen(s);
+    const CaseResult a = runner.run(c);
+    if (!a.failure) continue;
+    ++failing;
+    const CaseResult b = runner.run(c);
+    ASSERT_TRUE(b.failure);
+    EXPECT_EQ(a.failure->signature(), b.failure->signature());
+    EXPECT_EQ(a.failure->step, b.failure->step);
+    EXPECT_EQ(a.failure->details, b.failure->details);
+  }
+  EXPECT_GT(failing, 0);
+}
+
+TEST(Runner, FailureClassNamesRoundTrip) {
+  for (auto c : {FailureClass::outcome, FailureClass::divergence, FailureClass::invariant,
+                 FailureClass::integrity, FailureClass::confidentiality}) {
+    EXPECT_EQ(failure_class_from_name(failure_class_name(c)), c);
+  }
+  EXPECT_FALSE(failure_class_from_name("crash"));
+}
+
+TEST(Check, ShrinksEachNewSignatureAndKeepsIt) {
+  ModelTarget lit("model:literal", model::Profile::literal());
+  ModelTarget ref("model:intended", model::Profile::intended());
+  CheckOptions o;
+  o.cases = 300;
+  o.seed = 7;
+  o.max_failures = 2;
+  o.shrink_opts.max_seconds = 20;
+  const CheckReport rep = run_check(lit, &ref, o);
+  ASSERT_FALSE(rep.failures.empty());
+  EXPECT_LE(rep.failures.size(), 2u);
+  Runner runner(lit, &ref);
+  for (const FoundFailure& f : rep.failures) {
+    ASSERT_TRUE(f.shrink);
+    EXPECT_LE(f.shrunk.ops.size(), f.original.ops.size());
+    EXPECT_EQ(f.failure.signature(), f.original_failure.signature());
+    const CaseResult again = runner.run(f.shrunk);
+    ASSERT_TRUE(again.failure);
+    EXPECT_EQ(again.failure->signature(), f.failure.signature());
+    EXPECT_EQ(again.failure->step + 1, f.shrunk.ops.size());  // nothing after the failure
+  }
+}
+
+TEST(Targets, NamesAreParsedOrRefusedWithOneLine) {
+  std::string err;
+  EXPECT_TRUE(make_target("model", &err));
+  EXPECT_TRUE(make_target("model:literal+hlock", &err));
+  EXPECT_FALSE(make_target("qemu-ish", &err));
+  EXPECT_NE(err.find("unknown target 'qemu-ish'"), std::string::npos);
+  EXPECT_EQ(err.find('\n'), std::string::npos);
+  EXPECT_FALSE(make_target("model:faithful", &err));
+  EXPECT_NE(err.find("faithful"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hypdiff::harness
