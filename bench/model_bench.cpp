@@ -7,6 +7,8 @@
 
 #include "generators/case_gen.hpp"
 #include "harness/allocator.hpp"
+#include "harness/model_target.hpp"
+#include "harness/runner.hpp"
 #include "model/init.hpp"
 #include "oracles/diff.hpp"
 #include "oracles/projection.hpp"
@@ -108,6 +110,26 @@ void BM_ObsEq(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ObsEq);
+
+// Checked steps per second of `hypdiff check` without generation: a target and a reference (both
+// the intended model) in lockstep, with the comparison after every step and the invariant,
+// integrity and confidentiality checks on the target's states. The baseline for the native
+// target's goal (issue 4).
+void BM_CheckedSteps(benchmark::State& state) {
+  const auto& cs = cases();
+  harness::ModelTarget target("model", model::Profile::intended());
+  harness::ModelTarget reference("model", model::Profile::intended());
+  harness::RunOptions opts;
+  opts.invariants = opts.integrity = opts.confidentiality = state.range(0) != 0;
+  harness::Runner runner(target, &reference, opts);
+  std::int64_t steps = 0;
+  for (auto _ : state) {
+    for (const auto& c : cs) steps += static_cast<std::int64_t>(runner.run(c).steps);
+  }
+  state.counters["steps/s"] =
+      benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_CheckedSteps)->Arg(0)->Arg(1)->ArgNames({"properties"})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

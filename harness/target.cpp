@@ -1,5 +1,6 @@
 #include "harness/target.hpp"
 
+#include "harness/lib_target.hpp"
 #include "harness/model_target.hpp"
 
 namespace hypdiff::harness {
@@ -27,13 +28,20 @@ std::unique_ptr<Target> make_target(std::string_view name, std::string* error) {
     if (!p) return nullptr;
     return std::make_unique<ModelTarget>(std::string(name), *p);
   }
+  if (name.substr(0, 4) == "lib:") {
+    if (name.size() == 4) {
+      if (error) *error = "target 'lib:' needs a library path, e.g. lib:./libmytarget.so";
+      return nullptr;
+    }
+    return LibTarget::load(std::string(name.substr(4)), error);
+  }
   if (error)
     *error = "unknown target '" + std::string(name) + "' (known: " + target_names_help() + ")";
   return nullptr;
 }
 
 std::string target_names_help() {
-  return "model, model:intended, model:literal, model:<profile>[+id|-id...]";
+  return "model, model:intended, model:literal, model:<profile>[+id|-id...], lib:PATH";
 }
 
 }  // namespace hypdiff::harness

@@ -56,16 +56,24 @@ Z Params::shared_vcpu_at(Z vmid, Z vcpuid) const {
 }
 Z Params::verify_img_at(Z vmid) const { return lookup(verify_img, vmid, 1); }
 
-Z OracleInputs::doracle(Z v, Z n) const { return stream_value(data, fallback_seed, 0, v, n); }
-Z OracleInputs::core_doracle(Z v, Z n) const { return stream_value(core, fallback_seed, 1, v, n); }
+Z OracleInputs::doracle(Z v, Z n) const {
+  if (source) return source->data(v, n);
+  return stream_value(data, fallback_seed, 0, v, n);
+}
+Z OracleInputs::core_doracle(Z v, Z n) const {
+  if (source) return source->core(v, n);
+  return stream_value(core, fallback_seed, 1, v, n);
+}
 
 const std::vector<SingleEvent>& OracleInputs::events_at(std::uint64_t log_length) const {
+  if (source) return source->events_at(log_length);
   static const std::vector<SingleEvent> kNone;
   const auto it = soracle.find(log_length);
   return it == soracle.end() ? kNone : it->second;
 }
 
 std::uint64_t OracleInputs::next_scheduled(std::uint64_t from) const {
+  if (source) return source->next_scheduled(from);
   const auto it = soracle.lower_bound(from);
   return it == soracle.end() ? std::numeric_limits<std::uint64_t>::max() : it->first;
 }

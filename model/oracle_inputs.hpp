@@ -37,6 +37,18 @@ struct Params {
   Z verify_img_at(Z vmid) const;
 };
 
+// Oracle answers computed on demand instead of stored: a target library that wraps the model
+// gets them from its harness through the target ABI's callbacks. When an OracleInputs has a
+// source, its streams and its schedule come from the source (Params stay tables: their domains
+// are finite and are filled in full).
+struct OracleSource {
+  virtual ~OracleSource() = default;
+  virtual Z data(Z v, Z n) const = 0;
+  virtual Z core(Z v, Z n) const = 0;
+  virtual const std::vector<SingleEvent>& events_at(std::uint64_t log_length) const = 0;
+  virtual std::uint64_t next_scheduled(std::uint64_t from) const = 0;
+};
+
 struct OracleInputs {
   std::map<Z, std::vector<Z>> data;  // doracle streams by principal
   std::map<Z, std::vector<Z>> core;  // core_doracle streams by principal
@@ -44,6 +56,7 @@ struct OracleInputs {
   // slog length at the query -> events of other CPUs, newest first (as soracle returns them).
   std::map<std::uint64_t, std::vector<SingleEvent>> soracle;
   Params params;
+  std::shared_ptr<const OracleSource> source;  // when set, answers streams and schedule
   friend bool operator==(const OracleInputs&, const OracleInputs&) = default;
 
   Z doracle(Z v, Z n) const;

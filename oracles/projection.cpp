@@ -801,6 +801,29 @@ bool shared_eq(Z v, const Shared& s1, const Shared& s2) {
 
 bool obs_eq(Z v, const RData& d1, const RData& d2) { return project(d1, v) == project(d2, v); }
 
+namespace {
+
+// Only the translations of the stage-2 tables are observed, not their pool counters or
+// table-allocation flags (which a target library does not export).
+bool same_translations(const Shared& a, const Shared& b) {
+  if (a.npts == b.npts) return true;
+  for (Z v = 0; v <= a.cfg().corevisor(); ++v) {
+    if (!(a.npts.get(v).pt == b.npts.get(v).pt)) return false;
+  }
+  bool same = true;
+  const auto beyond = [&](const model::ZMap<model::NPT>& x, const model::ZMap<model::NPT>& y) {
+    x.for_each_explicit([&](std::uint64_t v, const model::NPT& n) {
+      if (static_cast<Z>(v) > a.cfg().corevisor() && !(n.pt == y.get(static_cast<Z>(v)).pt))
+        same = false;
+    });
+  };
+  beyond(a.npts, b.npts);
+  beyond(b.npts, a.npts);
+  return same;
+}
+
+}  // namespace
+
 bool same_observables(const RData& d1, const RData& d2) {
   const Shared& a = d1.shared;
   const Shared& b = d2.shared;
@@ -810,8 +833,8 @@ bool same_observables(const RData& d1, const RData& d2) {
          d1.smmu_conf == d2.smmu_conf && d1.data_log == d2.data_log &&
          d1.core_data_log == d2.core_data_log && a.core_data == b.core_data &&
          a.flatmem == b.flatmem && a.s2page == b.s2page && a.smmu_vmid == b.smmu_vmid &&
-         a.vminfos == b.vminfos && a.npts == b.npts && a.spts == b.spts &&
-         d1.shadow_ctxts == d2.shadow_ctxts;
+         a.vminfos == b.vminfos && a.spts.spt_pt == b.spts.spt_pt &&
+         d1.shadow_ctxts == d2.shadow_ctxts && same_translations(a, b);
 }
 
 std::string principal_name(Z v, const model::MachineConfig* cfg) {

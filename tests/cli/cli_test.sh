@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Exit codes and error lines of the hypdiff CLI (documented in README.md).
-# Usage: cli_test.sh PATH/TO/hypdiff
+# Usage: cli_test.sh PATH/TO/hypdiff PATH/TO/model-plugin.so
 set -u
 bin=$1
+plugin=$2
 fail=0
 expect() {  # expected-exit description command...
   local want=$1 what=$2
@@ -73,4 +74,11 @@ expect 2 "replay: malformed case" "$bin" replay "$tmp/bad.case"
 one_line "malformed case"
 echo "$LAST_OUT" | grep -q "bad.case:2:" || { echo "FAIL: malformed case error has no line: $LAST_OUT"; fail=1; }
 expect 2 "replay --expect on another pairing" "$bin" replay --expect --target model "$tmp/shrunk.case" --against none
+
+# targets in shared libraries
+expect 2 "check: missing target library" "$bin" check --target lib:"$tmp/none.so" --cases 1
+one_line "missing target library"
+expect 2 "check: a library that is no target" "$bin" check --target lib:libm.so.6 --cases 1
+one_line "not a target"
+expect 0 "check: the model behind the target ABI" "$bin" check --target lib:"$plugin" --cases 100 --seed 3 --quiet
 exit $fail

@@ -625,6 +625,16 @@ TEST(SameObservables, TwoRunsOfTheSameStepsAgreeAndAnyObservedChangeBreaksIt) {
   e.cur_vcpuid = e.cur_vcpuid + 1;
   EXPECT_FALSE(same_observables(a, e));
 
+  // Pool counters are not observed either (target libraries do not export them).
+  model::RData p = b;
+  model::NPT host = p.shared.npts.get(0);
+  host.pt_pgd_next = host.pt_pgd_next + 1;
+  p.shared.npts.set(0, host);
+  EXPECT_TRUE(same_observables(a, p));
+  host.pt.set(0x123, model::PtEntry{0x456, 3, 0x456000});
+  p.shared.npts.set(0, host);
+  EXPECT_FALSE(same_observables(a, p));
+
   // The ghost log is not observed: a longer log alone keeps the shortcut.
   model::RData g = b;
   g.slog = g.slog.push(model::SingleEvent{1, {model::EventKind::OPT_GET, {0, 0, 0, 0}}});

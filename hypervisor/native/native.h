@@ -1,0 +1,85 @@
+/* The native platform: KCore's core running inside a host process. Physical memory is simulated
+ * (sparse, 48-bit, pages allocated on first touch), a panic longjmps back to kn_call, and the
+ * lock and oracle hooks are function pointers the harness sets. One machine per process: the
+ * platform functions the core calls (core/platform.h) have no context argument. Not thread
+ * safe. Hosted C (libc), compiled -fPIC. */
+#ifndef KCORE_NATIVE_H
+#define KCORE_NATIVE_H
+
+#include <stdint.h>
+
+#include "core/ctxt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* --- simulated physical memory --- */
+
+/* Frees every page: all of physical memory reads as zero again. */
+void kn_mem_reset(void);
+/* Pages allocated so far (4 KiB each). */
+uint64_t kn_mem_pages(void);
+/* Reads 8 bytes at pa without allocating; a page never touched reads as 0. pa must be 8-byte
+ * aligned and below 2^48 (else 0). */
+uint64_t kn_mem_peek64(uint64_t pa);
+/* Writes 8 bytes at pa (allocating its page): how a harness places data in simulated RAM. */
+void kn_mem_poke64(uint64_t pa, uint64_t value);
+
+/* --- running core code --- */
+
+typedef void (*kn_fn)(void* arg);
+enum kn_outcome { KN_RETURNED = 0, KN_PANICKED = 1 };
+/* Runs fn(arg); a plat_panic inside returns here with KN_PANICKED. Locks still held at the
+ * panic are dropped. Calls do not nest. */
+enum kn_outcome kn_call(kn_fn fn, void* arg);
+/* The reason of the last panic, or NULL if the last kn_call returned normally. */
+const char* kn_panic_reason(void);
+
+/* --- hooks and observations --- */
+
+struct kn_hooks {
+  void* ctx;
+  /* Called when the core acquires lock_id; `first` = no lock was held before, i.e. this is one
+   * of the spec's query_oracle points. May be NULL. */
+  void (*on_acquire)(void* ctx, uint32_t lock_id, int first);
+  void (*on_release)(void* ctx, uint32_t lock_id);
+  /* The oracle streams; NULL answers 0. */
+  uint64_t (*doracle)(void* ctx, uint32_t vmid, uint64_t n);
+  uint64_t (*core_doracle)(void* ctx, uint32_t vmid, uint64_t n);
+  /* plat_skip_sections: how many of `iterations` (each `per` query points) the core may pass;
+   * NULL lets it pass all. */
+  uint64_t (*skip)(void* ctx, uint64_t iterations, uint32_t per);
+  /* plat_param; NULL gives the model's defaults (Params{}): 0, except verify_img 1 and the
+   * decrypt counts 31 and 24. */
+  uint64_t (*param)(void* ctx, int which, uint64_t a, uint64_t b);
+};
+/* Replaces all hooks (NULL: none). */
+void kn_set_hooks(const struct kn_hooks* hooks);
+void kn_set_cpu(uint32_t cpu);
+
+/* The physical register file of CPU `cpu` (< KN_MAX_CPUS), what plat_cpu_regs returns while
+ * that CPU runs core code. Zero at start; kn_regs_reset zeroes every CPU's. */
+#define KN_MAX_CPUS 256u
+struct kc_cpu_regs* kn_cpu_regs(uint32_t cpu);
+void kn_regs_reset(void);
+
+/* Locks currently held; the core must hold none between entry points. */
+uint32_t kn_locks_held(void);
+/* How many times a lock was acquired with no other held (the spec's query_oracle count). */
+uint64_t kn_sections(void);
+
+struct kn_tlb_stats {
+  uint64_t ipa_flushes, vmid_flushes, smmu_flushes;
+  uint32_t last_vmid;
+  uint64_t last_ipa;
+};
+void kn_get_tlb_stats(struct kn_tlb_stats* out);
+/* Zeroes the TLB and section counters. */
+void kn_reset_counters(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
