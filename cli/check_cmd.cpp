@@ -118,10 +118,10 @@ Action add_check(CLI::App& app) {
     const auto found = [&](const harness::FoundFailure& ff) {
       if (tty) std::fprintf(stderr, "\r\033[K");
       std::vector<std::string> notes = {
-          fmt::format("found by: hypdiff check --target {} --against {} --seed {} "
-                      "(case {}, case seed {:#x}, {} operations)",
-                      targets->target->name(), targets->against_name(), a->seed, ff.case_index,
-                      ff.case_seed, ff.original.ops.size())};
+          fmt::format("found by: hypdiff check --target {} --against {} --seed {} --max-ops {} "
+                      "--max-vms {} --hostile {} (case {}, case seed {:#x}, {} operations)",
+                      targets->target->name(), targets->against_name(), a->seed, a->max_ops,
+                      a->max_vms, a->hostile, ff.case_index, ff.case_seed, ff.original.ops.size())};
       if (ff.shrink) {
         notes.push_back(fmt::format("shrunk from {} to {} operations in {:.2f} s ({} candidates)",
                                     ff.shrink->original_ops, ff.shrink->final_ops,

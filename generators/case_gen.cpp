@@ -612,6 +612,19 @@ Case build(const GenOptions& opts) {
   c.cfg = opts.cfg;
   c.oracle.fallback_seed =
       pick(4) == 0 ? 0 : static_cast<std::uint64_t>(*rc::gen::arbitrary<std::uint32_t>()) + 1;
+  // The abstract Parameters: the values REGISTER_KVM/REGISTER_VCPU store for the host and the
+  // system-register reset values a first run installs (0 when absent).
+  if (pick(2) == 1) {
+    for (int i = k::SYSREGS_START; i < k::SYSREGS_START + k::SHADOW_SYS_REGS_SIZE; ++i)
+      c.oracle.params.reg_desc[i] = pick_z(0, 1 << 16);
+  }
+  if (pick(2) == 1) {
+    for (Z v = 1; v <= std::min<Z>(c.cfg.max_vms, opts.max_vms + 1); ++v) {
+      c.oracle.params.shared_kvm[v] = pick_z(1, 1 << 20);
+      for (Z vc = 0; vc < std::min<Z>(c.cfg.vcpus_per_vm, 2); ++vc)
+        c.oracle.params.shared_vcpu[{v, vc}] = pick_z(1, 1 << 20);
+    }
+  }
   Gen g{opts, c.cfg, c.oracle, hints};
   RData d = model::initial_state(c.cfg, opts.profile,
                                  std::make_shared<const model::OracleInputs>(c.oracle));
