@@ -55,6 +55,17 @@ std::optional<Targets> make_targets(const std::string& target, const std::string
   return t;
 }
 
+std::pair<std::string, std::string> recorded_pairing(const corpus::CaseFile& file,
+                                                     const std::string& target,
+                                                     const std::string& against) {
+  std::string t = target;
+  std::string r = against;
+  if (t.empty()) t = file.expect ? file.expect->target : "model";
+  if (r.empty())
+    r = file.expect ? (file.expect->against.empty() ? "none" : file.expect->against) : "model";
+  return {t, r};
+}
+
 model::Profile generation_profile(const Targets& t) {
   if (t.reference) {
     if (auto p = harness::model_profile(t.reference->name(), nullptr)) return *p;

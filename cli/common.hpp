@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "corpus/case_file.hpp"
 #include "harness/coverage.hpp"
@@ -26,6 +27,12 @@ struct Targets {
 };
 // Makes both; on error prints one line and returns nullopt.
 std::optional<Targets> make_targets(const std::string& target, const std::string& against);
+
+// The target and reference a case file runs on: those given (non-empty), else those the file
+// records ("none" when it records no reference), else model against model.
+std::pair<std::string, std::string> recorded_pairing(const corpus::CaseFile& file,
+                                                     const std::string& target,
+                                                     const std::string& against);
 
 // The profile the generator simulates to stay state-aware: the reference's when it is a model,
 // else the target's, else intended.

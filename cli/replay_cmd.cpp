@@ -65,12 +65,7 @@ Action add_replay(CLI::App& app) {
       std::fprintf(stderr, "hypdiff: %s\n", e.what());
       return kExitUsage;
     }
-    std::string target = a->target;
-    std::string against = a->against;
-    if (target.empty()) target = file.expect ? file.expect->target : "model";
-    if (against.empty())
-      against =
-          file.expect ? (file.expect->against.empty() ? "none" : file.expect->against) : "model";
+    const auto [target, against] = recorded_pairing(file, a->target, a->against);
     if (a->expect && !file.expect) {
       std::fprintf(stderr, "hypdiff: --expect: %s records no expected verdict\n", a->file.c_str());
       return kExitUsage;

@@ -58,12 +58,7 @@ Action add_shrink(CLI::App& app) {
       std::fprintf(stderr, "hypdiff: --time: '%s' is not a duration (e.g. 30s)\n", a->time.c_str());
       return kExitUsage;
     }
-    std::string target = a->target;
-    std::string against = a->against;
-    if (target.empty()) target = file.expect ? file.expect->target : "model";
-    if (against.empty())
-      against =
-          file.expect ? (file.expect->against.empty() ? "none" : file.expect->against) : "model";
+    const auto [target, against] = recorded_pairing(file, a->target, a->against);
     auto targets = make_targets(target, against);
     if (!targets) return kExitUsage;
     if (!json_target_writable(a->json)) return kExitUsage;

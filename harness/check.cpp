@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "generators/case_gen.hpp"
+#include "harness/seed.hpp"
 
 namespace hypdiff::harness {
 
@@ -14,12 +15,7 @@ double since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-std::uint64_t case_seed(std::uint64_t seed, std::uint64_t index) {
-  std::uint64_t x = seed * 0x9E3779B97F4A7C15ULL ^ (index + 0x632BE59BD9B4E019ULL);
-  x ^= x >> 31;
-  x *= 0xBF58476D1CE4E5B9ULL;
-  return x ^ (x >> 29);
-}
+std::uint64_t case_seed(std::uint64_t seed, std::uint64_t index) { return mix(seed, index); }
 
 ShrunkCase shrink_case(Target& target, Target* reference, const RunOptions& run,
                        const generators::Case& c, const Failure& failure,

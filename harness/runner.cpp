@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "harness/seed.hpp"
 #include "oracles/diff.hpp"
 #include "oracles/invariants.hpp"
 #include "oracles/noninterference.hpp"
@@ -20,13 +21,6 @@ namespace {
 
 constexpr std::array<const char*, 5> kClassNames = {"outcome", "divergence", "invariant",
                                                     "integrity", "confidentiality"};
-
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t x = a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL);
-  x ^= x >> 31;
-  x *= 0xBF58476D1CE4E5B9ULL;
-  return x ^ (x >> 29);
-}
 
 bool vm_in_use(const RData& d, Z v) {
   return d.shared.vminfos.get(v).VS.vm_state != model::k::UNUSED;
@@ -48,12 +42,6 @@ std::string top_field(const std::string& path) {
   return cut == std::string::npos ? path : path.substr(0, cut);
 }
 
-bool is_access(const model::Op& op) {
-  const auto h = model::handler_of(op);
-  return h == model::Handler::mem_load || h == model::Handler::mem_store ||
-         h == model::Handler::dev_load || h == model::Handler::dev_store;
-}
-
 Failure make(FailureClass cls, std::size_t i, const model::Op& op) {
   Failure f;
   f.cls = cls;
@@ -61,6 +49,16 @@ Failure make(FailureClass cls, std::size_t i, const model::Op& op) {
   f.handler = model::handler_of(op);
   f.operation = op;
   f.op = model::to_string(op);
+  return f;
+}
+
+// A failure about principal v; its field is the first one the diff shows differing.
+Failure about(FailureClass cls, std::size_t i, const model::Op& op, Z v,
+              const oracles::ProjectionDiff& d, std::string summary) {
+  Failure f = make(cls, i, op);
+  f.principal = v;
+  f.field = d.lines.empty() ? "" : top_field(d.lines.front().path);
+  f.summary = std::move(summary);
   return f;
 }
 
@@ -133,13 +131,11 @@ CaseResult Runner::run(const generators::Case& c, const StepHook& hook) {
       for (Z v : principals(r, t, true)) {
         ++res.checks;
         if (oracles::obs_eq(v, r, t)) continue;
-        Failure f = make(FailureClass::divergence, i, op);
         const oracles::ProjectionDiff d =
             oracles::diff(oracles::project(r, v), oracles::project(t, v), opts_.diff_lines);
-        f.principal = v;
-        f.field = d.lines.empty() ? "" : top_field(d.lines.front().path);
-        f.summary = fmt::format("{} observes {} and {} differently after the last step",
-                                principal_label(v), reference_->name(), target_.name());
+        Failure f = about(FailureClass::divergence, i, op, v, d,
+                          fmt::format("{} observes {} and {} differently after the last step",
+                                      principal_label(v), reference_->name(), target_.name()));
         add_diff_lines(f, d, reference_->name(), target_.name());
         res.failure = std::move(f);
         return res;
@@ -170,11 +166,9 @@ std::optional<Failure> Runner::compare(std::size_t i, const model::Op& op, StepK
     const oracles::ProjectionDiff d =
         oracles::diff(oracles::project(r, v), oracles::project(t, v), opts_.diff_lines);
     if (!first) {
-      first = make(FailureClass::divergence, i, op);
-      first->principal = v;
-      first->field = d.lines.empty() ? "" : top_field(d.lines.front().path);
-      first->summary = fmt::format("{} observes {} and {} differently", principal_label(v),
-                                   reference_->name(), target_.name());
+      first = about(FailureClass::divergence, i, op, v, d,
+                    fmt::format("{} observes {} and {} differently", principal_label(v),
+                                reference_->name(), target_.name()));
     }
     first->details.push_back(principal_label(v) + ":");
     add_diff_lines(*first, d, reference_->name(), target_.name());
@@ -202,16 +196,13 @@ std::optional<Failure> Runner::check_target(std::size_t i, const model::Op& op, 
       if (!oracles::integrity_applies(v, before, after)) continue;
       ++res.checks;
       if (auto bad = oracles::check_integrity(v, before, after)) {
-        Failure f = make(FailureClass::integrity, i, op);
-        f.principal = v;
-        f.field = bad->diff.lines.empty() ? "" : top_field(bad->diff.lines.front().path);
-        f.summary = bad->summary;
+        Failure f = about(FailureClass::integrity, i, op, v, bad->diff, bad->summary);
         add_diff_lines(f, bad->diff, "before", "after");
         return f;
       }
     }
   }
-  if (opts_.confidentiality && is_access(op) && target_.can_step_from()) {
+  if (opts_.confidentiality && model::is_access(op) && target_.can_step_from()) {
     const Z v = before.cur_vmid;
     if (!oracles::valid_role(v, before) || !oracles::active(v, before)) return std::nullopt;
     const RData twin = oracles::vary_unobservable(before, v, mix(i, before.slog.length()));
@@ -227,10 +218,7 @@ std::optional<Failure> Runner::check_target(std::size_t i, const model::Op& op, 
     }
     if (r2.after->halt) return std::nullopt;
     if (auto bad = oracles::check_confidentiality(v, before, twin, after, *r2.after)) {
-      Failure f = make(FailureClass::confidentiality, i, op);
-      f.principal = v;
-      f.field = bad->diff.lines.empty() ? "" : top_field(bad->diff.lines.front().path);
-      f.summary = bad->summary;
+      Failure f = about(FailureClass::confidentiality, i, op, v, bad->diff, bad->summary);
       add_diff_lines(f, bad->diff, "the real run", "the varied run");
       return f;
     }

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "generators/case_gen.hpp"
+#include "harness/seed.hpp"
 #include "model/init.hpp"
 #include "oracles/invariants.hpp"
 #include "oracles/noninterference.hpp"
@@ -18,13 +19,6 @@ using model::Z;
 
 namespace {
 
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t x = a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL);
-  x ^= x >> 31;
-  x *= 0xBF58476D1CE4E5B9ULL;
-  return x ^ (x >> 29);
-}
-
 // The principals of a state: the host and every VM the state knows of.
 std::vector<Z> principals(const RData& d) {
   std::vector<Z> out{model::k::HOSTVISOR};
@@ -32,12 +26,6 @@ std::vector<Z> principals(const RData& d) {
     if (d.shared.vminfos.get(v).VS.vm_state != model::k::UNUSED) out.push_back(v);
   }
   return out;
-}
-
-bool is_access(const model::Op& op) {
-  const auto h = model::handler_of(op);
-  return h == model::Handler::mem_load || h == model::Handler::mem_store ||
-         h == model::Handler::dev_load || h == model::Handler::dev_store;
 }
 
 class Checker {
@@ -115,7 +103,7 @@ class Checker {
         }
       }
     }
-    if (opts_.confidentiality && is_access(op)) {
+    if (opts_.confidentiality && model::is_access(op)) {
       const Z v = before.cur_vmid;
       if (!oracles::valid_role(v, before) || !oracles::active(v, before)) return;
       const std::uint64_t seed =

@@ -54,6 +54,12 @@ const char* step_kind_name(StepKind k) {
   return "?";
 }
 
+bool is_access(const Op& op) {
+  const Handler h = handler_of(op);
+  return h == Handler::mem_load || h == Handler::mem_store || h == Handler::dev_load ||
+         h == Handler::dev_store;
+}
+
 StepResult apply(const RData& d, const Op& op) {
   Outcome out = std::visit(
       Overload{

@@ -90,6 +90,9 @@ enum class Handler : std::uint8_t {
 inline constexpr int kHandlerCount = 9;
 const char* handler_name(Handler h);
 Handler handler_of(const Op& op);
+// Loads and stores by the running principal or its devices (mem_* and dev_*): the steps the
+// confidentiality check varies.
+bool is_access(const Op& op);
 
 enum class StepKind : std::uint8_t {
   ok,         // defined, not halted

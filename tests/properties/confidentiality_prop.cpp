@@ -24,16 +24,10 @@ using model::Shared;
 using model::Z;
 namespace k = model::k;
 
-bool is_access(const model::Op& op) {
-  const auto h = model::handler_of(op);
-  return h == model::Handler::mem_load || h == model::Handler::mem_store ||
-         h == model::Handler::dev_load || h == model::Handler::dev_store;
-}
-
 RC_GTEST_PROP(SelfCheck, AccessesKeepIndistinguishableStatesIndistinguishable, ()) {
   for_each_step(model::Profile::intended(), [](const model::RData& before, const model::Op& op,
                                                const model::StepResult& r, int step) {
-    if (!is_access(op) || !r.after || r.after->halt) return;
+    if (!model::is_access(op) || !r.after || r.after->halt) return;
     const Z v = before.cur_vmid;
     if (!oracles::valid_role(v, before) || !oracles::active(v, before)) return;
     const model::RData twin =
