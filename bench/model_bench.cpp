@@ -3,12 +3,14 @@
 #include <benchmark/benchmark.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "generators/case_gen.hpp"
 #include "harness/allocator.hpp"
 #include "harness/model_target.hpp"
 #include "harness/runner.hpp"
+#include "harness/target.hpp"
 #include "model/init.hpp"
 #include "oracles/diff.hpp"
 #include "oracles/projection.hpp"
@@ -130,6 +132,58 @@ void BM_CheckedSteps(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_CheckedSteps)->Arg(0)->Arg(1)->ArgNames({"properties"})->Unit(benchmark::kMillisecond);
+
+// The same for the native target (KCore behind the target ABI, incremental export) against the
+// model: target step + export + import, model step, comparison, and the property checks on the
+// target's states when properties=1. Issue 4's goal: 200,000/s.
+void BM_NativeCheckedSteps(benchmark::State& state) {
+  const auto& cs = cases();
+  std::string err;
+  auto target = harness::make_target("native", &err);
+  if (!target) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  harness::ModelTarget reference("model", model::Profile::intended());
+  harness::RunOptions opts;
+  opts.invariants = opts.integrity = opts.confidentiality = state.range(0) != 0;
+  harness::Runner runner(*target, &reference, opts);
+  std::int64_t steps = 0;
+  for (auto _ : state) {
+    for (const auto& c : cs) steps += static_cast<std::int64_t>(runner.run(c).steps);
+  }
+  state.counters["steps/s"] =
+      benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_NativeCheckedSteps)
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgNames({"properties"})
+    ->Unit(benchmark::kMillisecond);
+
+// The native target alone: reset, step and change export + import, no reference, no checks.
+void BM_NativeSteps(benchmark::State& state) {
+  const auto& cs = cases();
+  std::string err;
+  auto target = harness::make_target("native", &err);
+  if (!target) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  std::int64_t steps = 0;
+  for (auto _ : state) {
+    for (const auto& c : cs) {
+      target->reset(c.cfg, std::make_shared<const model::OracleInputs>(c.oracle));
+      for (const model::Op& op : c.ops) {
+        ++steps;
+        if (target->step(op) == model::StepKind::halted) break;
+      }
+    }
+  }
+  state.counters["steps/s"] =
+      benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_NativeSteps)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -16,7 +16,7 @@ namespace hypdiff::cli {
 namespace {
 
 struct CheckArgs {
-  std::string target = "model";
+  std::string target = "native";
   std::string against = "model";
   std::uint64_t cases = 0;
   std::string time;
@@ -33,6 +33,8 @@ struct CheckArgs {
   bool no_invariants = false;
   bool no_integrity = false;
   bool no_confidentiality = false;
+  bool verify_export = false;
+  std::string step_timeout = "10s";
   bool quiet = false;
 };
 
@@ -69,6 +71,10 @@ Action add_check(CLI::App& app) {
   sub->add_flag("--no-invariants", a->no_invariants, "skip the invariant checks");
   sub->add_flag("--no-integrity", a->no_integrity, "skip the integrity checks");
   sub->add_flag("--no-confidentiality", a->no_confidentiality, "skip the confidentiality checks");
+  sub->add_flag("--verify-export", a->verify_export,
+                "for target authors: check after every step that a library's export_changes "
+                "adds up to its export_state");
+  sub->add_option("--step-timeout", a->step_timeout, kStepTimeoutHelp);
   sub->add_flag("--quiet", a->quiet, "print only failures and the summary line");
 
   return [a]() -> int {
@@ -90,7 +96,8 @@ Action add_check(CLI::App& app) {
                    a->shrink_time.c_str());
       return kExitUsage;
     }
-    auto targets = make_targets(a->target, a->against);
+    if (!set_step_timeout(a->step_timeout, opts.run)) return kExitUsage;
+    auto targets = make_targets(a->target, a->against, a->verify_export);
     if (!targets) return kExitUsage;
     if (!json_target_writable(a->json)) return kExitUsage;
 
@@ -117,11 +124,13 @@ Action add_check(CLI::App& app) {
     nlohmann::json failures = nlohmann::json::array();
     const auto found = [&](const harness::FoundFailure& ff) {
       if (tty) std::fprintf(stderr, "\r\033[K");
-      std::vector<std::string> notes = {
-          fmt::format("found by: hypdiff check --target {} --against {} --seed {} --max-ops {} "
-                      "--max-vms {} --hostile {} (case {}, case seed {:#x}, {} operations)",
-                      targets->target->name(), targets->against_name(), a->seed, a->max_ops,
-                      a->max_vms, a->hostile, ff.case_index, ff.case_seed, ff.original.ops.size())};
+      const std::string timeout =
+          a->step_timeout == "10s" ? "" : " --step-timeout " + a->step_timeout;
+      std::vector<std::string> notes = {fmt::format(
+          "found by: hypdiff check --target {} --against {} --seed {} --max-ops {} "
+          "--max-vms {} --hostile {}{} (case {}, case seed {:#x}, {} operations)",
+          targets->target->name(), targets->against_name(), a->seed, a->max_ops, a->max_vms,
+          a->hostile, timeout, ff.case_index, ff.case_seed, ff.original.ops.size())};
       if (ff.shrink) {
         notes.push_back(fmt::format("shrunk from {} to {} operations in {:.2f} s ({} candidates)",
                                     ff.shrink->original_ops, ff.shrink->final_ops,

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "harness/lib_target.hpp"
+
 namespace hypdiff::cli {
 
 std::optional<double> parse_duration(std::string_view text) {
@@ -37,7 +39,19 @@ std::optional<double> parse_duration(std::string_view text) {
   return value * scale;
 }
 
-std::optional<Targets> make_targets(const std::string& target, const std::string& against) {
+bool set_step_timeout(const std::string& text, harness::RunOptions& run) {
+  const auto d = parse_duration(text);
+  if (!d) {
+    std::fprintf(stderr, "hypdiff: --step-timeout: '%s' is not a duration (e.g. 10s, 500ms)\n",
+                 text.c_str());
+    return false;
+  }
+  run.step_timeout = *d;
+  return true;
+}
+
+std::optional<Targets> make_targets(const std::string& target, const std::string& against,
+                                    bool verify_export) {
   Targets t;
   std::string error;
   t.target = harness::make_target(target, &error);
@@ -52,6 +66,9 @@ std::optional<Targets> make_targets(const std::string& target, const std::string
       return std::nullopt;
     }
   }
+  for (harness::Target* x : {t.target.get(), t.reference.get()}) {
+    if (auto* lib = dynamic_cast<harness::LibTarget*>(x)) lib->set_verify_export(verify_export);
+  }
   return t;
 }
 
@@ -60,7 +77,7 @@ std::pair<std::string, std::string> recorded_pairing(const corpus::CaseFile& fil
                                                      const std::string& against) {
   std::string t = target;
   std::string r = against;
-  if (t.empty()) t = file.expect ? file.expect->target : "model";
+  if (t.empty()) t = file.expect ? file.expect->target : "native";
   if (r.empty())
     r = file.expect ? (file.expect->against.empty() ? "none" : file.expect->against) : "model";
   return {t, r};

@@ -20,16 +20,25 @@ namespace hypdiff::cli {
 // "90", "90s", "500ms", "5m", "1.5h" -> seconds; nullopt when malformed or not positive.
 std::optional<double> parse_duration(std::string_view text);
 
+// --step-timeout on check, replay and shrink: harness::RunOptions::step_timeout.
+inline constexpr const char* kStepTimeoutHelp =
+    "time one call into a library target (a step, a reset) may take before the case fails as "
+    "a hang (default 10s)";
+// Parses `text` into run.step_timeout; false after a one-line error.
+bool set_step_timeout(const std::string& text, harness::RunOptions& run);
+
 struct Targets {
   std::unique_ptr<harness::Target> target;
   std::unique_ptr<harness::Target> reference;  // null for --against none
   std::string against_name() const { return reference ? reference->name() : "none"; }
 };
-// Makes both; on error prints one line and returns nullopt.
-std::optional<Targets> make_targets(const std::string& target, const std::string& against);
+// Makes both; on error prints one line and returns nullopt. `verify_export`: library targets
+// check their change exports against full ones (LibTarget::set_verify_export).
+std::optional<Targets> make_targets(const std::string& target, const std::string& against,
+                                    bool verify_export = false);
 
 // The target and reference a case file runs on: those given (non-empty), else those the file
-// records ("none" when it records no reference), else model against model.
+// records ("none" when it records no reference), else native against model.
 std::pair<std::string, std::string> recorded_pairing(const corpus::CaseFile& file,
                                                      const std::string& target,
                                                      const std::string& against);

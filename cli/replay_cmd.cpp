@@ -22,6 +22,8 @@ struct ReplayArgs {
   bool no_invariants = false;
   bool no_integrity = false;
   bool no_confidentiality = false;
+  bool verify_export = false;
+  std::string step_timeout = "10s";
 };
 
 // "" when the run reproduces the expectation, else what differs.
@@ -56,6 +58,10 @@ Action add_replay(CLI::App& app) {
   sub->add_flag("--no-invariants", a->no_invariants, "skip the invariant checks");
   sub->add_flag("--no-integrity", a->no_integrity, "skip the integrity checks");
   sub->add_flag("--no-confidentiality", a->no_confidentiality, "skip the confidentiality checks");
+  sub->add_flag("--verify-export", a->verify_export,
+                "for target authors: check after every step that a library's export_changes "
+                "adds up to its export_state");
+  sub->add_option("--step-timeout", a->step_timeout, kStepTimeoutHelp);
 
   return [a]() -> int {
     corpus::CaseFile file;
@@ -70,7 +76,7 @@ Action add_replay(CLI::App& app) {
       std::fprintf(stderr, "hypdiff: --expect: %s records no expected verdict\n", a->file.c_str());
       return kExitUsage;
     }
-    auto targets = make_targets(target, against);
+    auto targets = make_targets(target, against, a->verify_export);
     if (!targets) return kExitUsage;
     if (!json_target_writable(a->json)) return kExitUsage;
     const bool same_setup =
@@ -90,6 +96,7 @@ Action add_replay(CLI::App& app) {
     run.invariants = !a->no_invariants;
     run.integrity = !a->no_integrity;
     run.confidentiality = !a->no_confidentiality;
+    if (!set_step_timeout(a->step_timeout, run)) return kExitUsage;
     harness::Runner runner(*targets->target, targets->reference.get(), run);
     fmt::print(text, "replay {}: {} against {}, {} operations\n", a->file, targets->target->name(),
                targets->against_name(), file.c.ops.size());

@@ -24,6 +24,7 @@ struct ShrinkArgs {
   bool no_invariants = false;
   bool no_integrity = false;
   bool no_confidentiality = false;
+  std::string step_timeout = "10s";
 };
 
 }  // namespace
@@ -44,6 +45,7 @@ Action add_shrink(CLI::App& app) {
   sub->add_flag("--no-invariants", a->no_invariants, "skip the invariant checks");
   sub->add_flag("--no-integrity", a->no_integrity, "skip the integrity checks");
   sub->add_flag("--no-confidentiality", a->no_confidentiality, "skip the confidentiality checks");
+  sub->add_option("--step-timeout", a->step_timeout, kStepTimeoutHelp);
 
   return [a]() -> int {
     corpus::CaseFile file;
@@ -68,6 +70,7 @@ Action add_shrink(CLI::App& app) {
     run.invariants = !a->no_invariants;
     run.integrity = !a->no_integrity;
     run.confidentiality = !a->no_confidentiality;
+    if (!set_step_timeout(a->step_timeout, run)) return kExitUsage;
     harness::Runner runner(*targets->target, targets->reference.get(), run);
     const harness::CaseResult first = runner.run(file.c);
     if (!first.failure) {

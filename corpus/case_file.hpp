@@ -25,7 +25,7 @@ struct Expectation {
   std::string target;   // e.g. "model:literal"
   std::string against;  // e.g. "model:intended"; empty = no reference (property checks only)
   std::string verdict;  // "pass", or a failure class ("outcome", "divergence", "invariant",
-                        // "integrity", "confidentiality")
+                        // "integrity", "confidentiality", "crash", "hang")
   std::optional<std::int64_t> principal;  // the principal the failure concerns, when any
   std::optional<std::int64_t> step;       // 0-based index of the failing operation, when any
   friend bool operator==(const Expectation&, const Expectation&) = default;

@@ -4,18 +4,18 @@
 #include <fmt/format.h>
 
 #include <limits>
-#include <map>
+#include <utility>
 
-#include "harness/ctxt_regs.hpp"
+#include "harness/abi_import.hpp"
 #include "model/init.hpp"
+#include "oracles/diff.hpp"
+#include "oracles/projection.hpp"
 
 namespace hypdiff::harness {
 
 using model::Z;
 
 namespace {
-
-constexpr std::uint64_t kPhysicalRegs = std::numeric_limits<std::uint64_t>::max();
 
 std::uint64_t u64(Z v, const char* what) {
   if (v < 0 || v >= model::pow2(64))
@@ -26,25 +26,41 @@ std::uint64_t u64(Z v, const char* what) {
 
 LibTarget* self(void* ctx) { return static_cast<LibTarget*>(ctx); }
 
-std::uint64_t t_data(void* ctx, std::uint64_t v, std::uint64_t n) { return self(ctx)->data(v, n); }
-std::uint64_t t_core(void* ctx, std::uint64_t v, std::uint64_t n) { return self(ctx)->core(v, n); }
+// The library's calls back into the harness. Each starts with a Guard::Callback, so that a
+// timeout never interrupts the harness's own work.
+std::uint64_t t_data(void* ctx, std::uint64_t v, std::uint64_t n) {
+  const Guard::Callback in;
+  return self(ctx)->data(v, n);
+}
+std::uint64_t t_core(void* ctx, std::uint64_t v, std::uint64_t n) {
+  const Guard::Callback in;
+  return self(ctx)->core(v, n);
+}
 std::size_t t_other_cpus(void* ctx, std::uint64_t len, hd_event* out, std::size_t cap) {
+  const Guard::Callback in;
   return self(ctx)->other_cpus(len, out, cap);
 }
-std::uint64_t t_next_events(void* ctx, std::uint64_t from) { return self(ctx)->next_events(from); }
+std::uint64_t t_next_events(void* ctx, std::uint64_t from) {
+  const Guard::Callback in;
+  return self(ctx)->next_events(from);
+}
 
 const model::Params& params_of(void* ctx) { return self(ctx)->params(); }
 std::uint64_t t_reg_desc(void* ctx, std::uint64_t i) {
+  const Guard::Callback in;
   return i > 1024 ? 0 : static_cast<std::uint64_t>(params_of(ctx).reg_desc_at(static_cast<int>(i)));
 }
 std::uint64_t t_shared_kvm(void* ctx, std::uint64_t v) {
+  const Guard::Callback in;
   return static_cast<std::uint64_t>(params_of(ctx).shared_kvm_at(static_cast<Z>(v)));
 }
 std::uint64_t t_shared_vcpu(void* ctx, std::uint64_t v, std::uint64_t c) {
+  const Guard::Callback in;
   return static_cast<std::uint64_t>(
       params_of(ctx).shared_vcpu_at(static_cast<Z>(v), static_cast<Z>(c)));
 }
 std::uint64_t t_verify_img(void* ctx, std::uint64_t v) {
+  const Guard::Callback in;
   return static_cast<std::uint64_t>(params_of(ctx).verify_img_at(static_cast<Z>(v)));
 }
 
@@ -109,94 +125,41 @@ hd_config to_hd(const model::MachineConfig& c) {
   return h;
 }
 
-// Rebuilds the abstract state from what the library exports.
-struct Importer {
-  model::RData d;
-  std::map<std::uint64_t, model::ZMap<model::PtEntry>> npt;
-  std::map<std::uint64_t, model::ZMap<model::SptEntry>> spt;
-  std::uint64_t log_length = 0;
+// Where two imports of one state differ, in one line; "" when they agree.
+std::string export_mismatch(const model::RData& whole, const model::RData& changes) {
+  if (whole.slog.length() != changes.slog.length())
+    return fmt::format("log length {} in the full export, {} from the changes", whole.slog.length(),
+                       changes.slog.length());
+  if (oracles::same_observables(whole, changes)) return "";
+  for (Z v = 0; v <= whole.cfg().corevisor(); ++v) {
+    const oracles::ProjectionDiff d =
+        oracles::diff(oracles::project(whole, v), oracles::project(changes, v), 1);
+    if (d.empty()) continue;
+    std::string line = oracles::describe(d, "the full export", "the changes");
+    line = line.substr(0, line.find('\n'));
+    return line;
+  }
+  return "a part of the state no principal observes differs";
+}
 
-  static Importer& of(void* ctx) { return *static_cast<Importer*>(ctx); }
-  static void machine(void* ctx, const hd_machine* m) {
-    model::RData& d = of(ctx).d;
-    of(ctx).log_length = m->log_length;
-    d.halt = m->halt != 0;
-    d.icore = m->icore != 0;
-    d.ihost = m->ihost != 0;
-    d.cur_vmid = static_cast<Z>(m->cur_vmid);
-    d.cur_vcpuid = static_cast<Z>(m->cur_vcpuid);
-  }
-  static void core_data(void* ctx, std::uint64_t next_vmid, std::uint64_t next_remap) {
-    of(ctx).d.shared.core_data =
-        model::CoreData{static_cast<Z>(next_vmid), static_cast<Z>(next_remap)};
-  }
-  static void page(void* ctx, std::uint64_t pfn, std::uint64_t owner, std::uint64_t count,
-                   std::uint64_t gfn, std::uint64_t value) {
-    model::Shared& s = of(ctx).d.shared;
-    s.s2page.set(static_cast<Z>(pfn),
-                 model::S2Page{static_cast<Z>(owner), static_cast<Z>(count), static_cast<Z>(gfn)});
-    s.flatmem.set(static_cast<Z>(pfn), static_cast<Z>(value));
-  }
-  static void mapping(void* ctx, std::uint64_t v, std::uint64_t gfn, std::uint64_t pfn,
-                      std::uint64_t level, std::uint64_t pte) {
-    of(ctx).npt[v].set(
-        static_cast<Z>(gfn),
-        model::PtEntry{static_cast<Z>(pfn), static_cast<Z>(level), static_cast<Z>(pte)});
-  }
-  static void vm(void* ctx, const hd_vm* x) {
-    Importer& im = of(ctx);
-    const model::MachineConfig& cfg = im.d.cfg();
-    model::VMInfo info = im.d.shared.vminfos.default_fn()(x->vmid);
-    info.VS.vm_kvm = static_cast<Z>(x->kvm);
-    info.VS.vm_state = static_cast<Z>(x->state);
-    info.VS.vm_power = static_cast<Z>(x->power);
-    for (Z c = 0; c < cfg.vcpus_per_vm; ++c) {
-      const auto i = static_cast<std::size_t>(c);
-      info.VS.vm_vcpu_state.set(c, static_cast<Z>(x->vcpu_state[i]));
-      info.VS.vm_vcpu.set(c, static_cast<Z>(x->vcpu[i]));
-    }
-    info.VB.vm_next_load_info = static_cast<Z>(x->next_load_info);
-    info.VB.vm_inc_exe = static_cast<Z>(x->inc_exe);
-    for (Z l = 0; l < cfg.max_load_info; ++l) {
-      const auto i = static_cast<std::size_t>(l);
-      info.VB.vm_load_addr.set(l, static_cast<Z>(x->load_addr[i]));
-      info.VB.vm_load_size.set(l, static_cast<Z>(x->load_size[i]));
-      info.VB.vm_remap_addr.set(l, static_cast<Z>(x->remap_addr[i]));
-      info.VB.vm_mapped_pages.set(l, static_cast<Z>(x->mapped_pages[i]));
-    }
-    im.d.shared.vminfos.set(static_cast<Z>(x->vmid), std::move(info));
-  }
-  static void smmu_owner(void* ctx, std::uint64_t index, std::uint64_t cbndx, std::uint64_t owner) {
-    model::RData& d = of(ctx).d;
-    d.shared.smmu_vmid.set(d.cfg().smmu_id(static_cast<Z>(index), static_cast<Z>(cbndx)),
-                           static_cast<Z>(owner));
-  }
-  static void smmu_mapping(void* ctx, std::uint64_t index, std::uint64_t cbndx, std::uint64_t gfn,
-                           std::uint64_t pfn, std::uint64_t pte) {
-    Importer& im = of(ctx);
-    const Z ttbr = im.d.cfg().smmu_ttbr(static_cast<Z>(index), static_cast<Z>(cbndx));
-    im.spt[static_cast<std::uint64_t>(ttbr)].set(
-        static_cast<Z>(gfn), model::SptEntry{static_cast<Z>(pfn), static_cast<Z>(pte)});
-  }
-  static void context(void* ctx, std::uint64_t id, const std::uint64_t regs[HD_CTXT_SIZE]) {
-    model::RData& d = of(ctx).d;
-    model::Ctxt c{};
-    std::size_t i = 0;
-    for_each_reg(c, [&](Z& r) { r = static_cast<Z>(regs[i++]); });
-    if (id == kPhysicalRegs) {
-      d.regs = std::move(c);
-    } else {
-      d.set_ctx(static_cast<Z>(id), std::move(c));
-    }
-  }
-  static void cursors(void* ctx, std::uint64_t v, std::uint64_t data_log, std::uint64_t core_log) {
-    model::RData& d = of(ctx).d;
-    d.data_log.set(static_cast<Z>(v), static_cast<Z>(data_log));
-    d.core_data_log.set(static_cast<Z>(v), static_cast<Z>(core_log));
-  }
-};
+// Abandoned instances are never freed (their code may be in any state), but they stay reachable
+// so that leak checkers (ASan's) do not report them.
+void abandon(void* inst) {
+  static auto* const kept = new std::vector<void*>;
+  kept->push_back(inst);
+}
 
 }  // namespace
+
+std::string LibTarget::check_ops(const std::string& where, const hd_target_v1* ops) {
+  if (!ops || ops->abi_version < HD_ABI_MIN_VERSION || ops->abi_version > HD_ABI_VERSION)
+    return fmt::format("{} implements target ABI version {}, this hypdiff speaks {} to {}", where,
+                       ops ? ops->abi_version : 0u, HD_ABI_MIN_VERSION, HD_ABI_VERSION);
+  if (!ops->open || !ops->close || !ops->reset || !ops->step || !ops->export_state ||
+      !ops->last_error)
+    return where + ": hypdiff_target_v1 leaves a required function empty";
+  return "";
+}
 
 std::unique_ptr<LibTarget> LibTarget::load(const std::string& path, std::string* error) {
   void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -210,40 +173,73 @@ std::unique_ptr<LibTarget> LibTarget::load(const std::string& path, std::string*
     dlclose(h);
     return nullptr;
   }
-  const hd_target_v1* ops = fn();
-  if (!ops || ops->abi_version != HD_ABI_VERSION) {
-    if (error)
-      *error = fmt::format("{} implements target ABI version {}, this hypdiff speaks {}", path,
-                           ops ? ops->abi_version : 0u, HD_ABI_VERSION);
+  const hd_target_v1* ops = nullptr;
+  std::string why;
+  try {
+    Guard guard("lib:" + path, 0);
+    guard.run("hypdiff_target_v1", [&] { ops = fn(); });
+    why = check_ops(path, ops);
+  } catch (const TargetFault& e) {
+    why = e.what();
+  }
+  if (!why.empty()) {
+    if (error) *error = why;
     dlclose(h);
     return nullptr;
   }
-  if (!ops->open || !ops->close || !ops->reset || !ops->step || !ops->export_state ||
-      !ops->last_error) {
-    if (error) *error = path + ": hypdiff_target_v1 leaves a required function empty";
-    dlclose(h);
+  return std::unique_ptr<LibTarget>(new LibTarget("lib:" + path, h, ops));
+}
+
+std::unique_ptr<LibTarget> LibTarget::linked(const std::string& name, const hd_target_v1* ops,
+                                             std::string* error) {
+  if (std::string why = check_ops(name, ops); !why.empty()) {
+    if (error) *error = std::move(why);
     return nullptr;
   }
-  return std::unique_ptr<LibTarget>(new LibTarget(path, h, ops));
+  return std::unique_ptr<LibTarget>(new LibTarget(name, nullptr, ops));
+}
+
+bool LibTarget::incremental() const {
+  return ops_->abi_version >= 2 && ops_->export_changes != nullptr;
 }
 
 LibTarget::~LibTarget() {
-  close_instance();
+  try {
+    close_instance();
+  } catch (const TargetFault&) {
+    // A library that crashes while closing at the end changes no verdict.
+  }
   if (handle_) dlclose(handle_);
 }
 
+template <class F>
+void LibTarget::call(const char* what, F&& f) {
+  try {
+    guard_.run(what, std::forward<F>(f));
+  } catch (const TargetFault&) {
+    // The instance's code was abandoned midway: never call it again (not even close); the next
+    // reset opens a fresh one.
+    if (inst_) abandon(inst_);
+    inst_ = nullptr;
+    cfg_.reset();
+    throw;
+  }
+}
+
 void LibTarget::close_instance() {
-  if (inst_) ops_->close(inst_);
-  inst_ = nullptr;
+  void* inst = std::exchange(inst_, nullptr);
+  if (inst) call("close", [&] { ops_->close(inst); });
 }
 
 std::string LibTarget::describe() const {
-  return fmt::format("{} ({}), target ABI {}", ops_->name ? ops_->name : "?",
-                     ops_->description ? ops_->description : "", ops_->abi_version);
+  return fmt::format("{} ({}), target ABI {}{}", ops_->name ? ops_->name : "?",
+                     ops_->description ? ops_->description : "", ops_->abi_version,
+                     incremental() ? ", incremental export" : "");
 }
 
-void LibTarget::fail(const std::string& what) const {
-  const char* why = inst_ ? ops_->last_error(inst_) : "";
+void LibTarget::fail(const std::string& what) {
+  const char* why = "";
+  if (inst_) call("last_error", [&] { why = ops_->last_error(inst_); });
   throw TargetError(
       fmt::format("{}: {}{}{}", name(), what, why && *why ? ": " : "", why ? why : ""));
 }
@@ -274,7 +270,7 @@ void LibTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle) 
     close_instance();
     const hd_config hc = to_hd(cfg);
     char err[512] = "";
-    inst_ = ops_->open(&hc, err, sizeof err);
+    call("open", [&] { inst_ = ops_->open(&hc, err, sizeof err); });
     if (!inst_) throw TargetError(fmt::format("{}: refuses the configuration: {}", name(), err));
     cfg_ = cfg;
   }
@@ -291,21 +287,24 @@ void LibTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle) 
   c_oracle_.verify_img = t_verify_img;
   c_oracle_.decrypt_gp_count = static_cast<std::uint64_t>(oracle_->params.decrypt_gp_count);
   c_oracle_.decrypt_sys_count = static_cast<std::uint64_t>(oracle_->params.decrypt_sys_count);
-  if (ops_->reset(inst_, &c_oracle_) != 0) fail("reset failed");
+  int r = 0;
+  call("reset", [&] { r = ops_->reset(inst_, &c_oracle_); });
+  if (r != 0) fail("reset failed");
   base_ = model::initial_state(cfg, model::Profile::intended(), oracle_);
-  import_state();
+  import_state(true);
 }
 
 model::StepKind LibTarget::step(const model::Op& op) {
   if (!inst_) throw TargetError(name() + ": step before reset");
   const hd_op o = to_hd(op);
-  const int r = ops_->step(inst_, &o);
+  int r = HD_ERROR;
+  call("step", [&] { r = ops_->step(inst_, &o); });
   switch (r) {
     case HD_OK:
-      import_state();
+      import_state(!incremental());
       return model::StepKind::ok;
     case HD_HALTED:
-      import_state();
+      import_state(!incremental());
       return model::StepKind::halted;
     case HD_UNDEFINED:
       return model::StepKind::undefined;
@@ -314,42 +313,26 @@ model::StepKind LibTarget::step(const model::Op& op) {
   }
 }
 
-void LibTarget::import_state() {
-  Importer im;
-  im.d = base_;
-  model::Shared& s = im.d.shared;
-  s.flatmem = model::ZMap<Z>(s.flatmem.default_fn());
-  s.s2page = model::ZMap<model::S2Page, model::S2PageDefault>(s.s2page.default_fn());
-  s.vminfos = model::ZMap<model::VMInfo>(s.vminfos.default_fn());
-  s.smmu_vmid = model::ZMap<Z>(s.smmu_vmid.default_fn());
-  s.spts.spt_pt = model::ZMap<model::ZMap<model::SptEntry>>(s.spts.spt_pt.default_fn());
-  im.d.shadow_ctxts = model::ZMap<model::Box<model::Ctxt>>(im.d.shadow_ctxts.default_fn());
-  im.d.data_log = model::ZMap<Z>(im.d.data_log.default_fn());
-  im.d.core_data_log = model::ZMap<Z>(im.d.core_data_log.default_fn());
-  hd_sink sink{};
-  sink.ctx = &im;
-  sink.machine = Importer::machine;
-  sink.core_data = Importer::core_data;
-  sink.page = Importer::page;
-  sink.mapping = Importer::mapping;
-  sink.vm = Importer::vm;
-  sink.smmu_owner = Importer::smmu_owner;
-  sink.smmu_mapping = Importer::smmu_mapping;
-  sink.context = Importer::context;
-  sink.cursors = Importer::cursors;
-  if (ops_->export_state(inst_, &sink) != 0) fail("export of the state failed");
-  // Table flags and pool counters are not exported (nothing observes them): they stay the
-  // initial state's, and only the translations are replaced.
-  for (Z v = 0; v <= im.d.cfg().corevisor(); ++v) {
-    model::NPT n = s.npts.get(v);
-    const auto it = im.npt.find(static_cast<std::uint64_t>(v));
-    n.pt = it == im.npt.end() ? model::ZMap<model::PtEntry>() : std::move(it->second);
-    s.npts.set(v, std::move(n));
-  }
-  for (auto& [ttbr, pt] : im.spt) s.spts.spt_pt.set(static_cast<Z>(ttbr), std::move(pt));
-  // The log itself is ghost state; its length is what the oracles key other CPUs' events on.
-  if (im.log_length > 0) im.d.slog = model::Slog().push(model::SingleEvent{}, im.log_length);
-  d_ = std::move(im.d);
+void LibTarget::import_state(bool full) {
+  int r = 0;
+  const auto export_fn = [&](const hd_sink* sink) {
+    call(full ? "export_state" : "export_changes",
+         [&] { r = full ? ops_->export_state(inst_, sink) : ops_->export_changes(inst_, sink); });
+    return r;
+  };
+  if ((full ? import_full(base_, export_fn, &d_) : import_changes(d_, export_fn, &d_)) != 0)
+    fail(full ? "export of the state failed" : "export of the changes failed");
+  if (full || !verify_export_) return;
+  // A check for target authors: the changes must add up to the whole state.
+  model::RData whole;
+  const auto full_fn = [&](const hd_sink* sink) {
+    call("export_state", [&] { r = ops_->export_state(inst_, sink); });
+    return r;
+  };
+  if (import_full(base_, full_fn, &whole) != 0) fail("export of the state failed");
+  if (const std::string why = export_mismatch(whole, d_); !why.empty())
+    throw TargetError(
+        fmt::format("{}: export_changes disagrees with export_state: {}", name(), why));
 }
 
 }  // namespace hypdiff::harness

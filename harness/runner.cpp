@@ -19,8 +19,8 @@ using model::Z;
 
 namespace {
 
-constexpr std::array<const char*, 5> kClassNames = {"outcome", "divergence", "invariant",
-                                                    "integrity", "confidentiality"};
+constexpr std::array<const char*, 7> kClassNames = {
+    "outcome", "divergence", "invariant", "integrity", "confidentiality", "crash", "hang"};
 
 bool vm_in_use(const RData& d, Z v) {
   return d.shared.vminfos.get(v).VS.vm_state != model::k::UNUSED;
@@ -96,16 +96,55 @@ Runner::Runner(Target& target, Target* reference, RunOptions opts)
     : target_(target), reference_(reference), opts_(opts) {}
 
 CaseResult Runner::run(const generators::Case& c, const StepHook& hook) {
+  for (Target* t : {&target_, reference_}) {
+    if (auto* g = dynamic_cast<Guarded*>(t)) g->guard().set_timeout(opts_.step_timeout);
+  }
   CaseResult res;
+  Call call;
+  try {
+    run_case(c, hook, res, call);
+  } catch (const TargetFault& e) {
+    res.failure = fault(e, call, c);
+  }
+  return res;
+}
+
+Failure Runner::fault(const TargetFault& e, const Call& call, const generators::Case& c) const {
+  const auto* hung = dynamic_cast<const TargetHung*>(&e);
+  const auto* crashed = dynamic_cast<const TargetCrashed*>(&e);
+  Failure f = make(hung ? FailureClass::hang : FailureClass::crash, call.step,
+                   call.step < c.ops.size() ? c.ops[call.step] : model::Op{});
+  const bool ref = call.target != &target_;
+  const std::string cause = hung ? "timeout" : signal_name(crashed ? crashed->signal() : 0);
+  f.field = (ref ? "reference-" : "") + cause;
+  const std::string who = fmt::format("{} {}", ref ? "reference" : "target", call.target->name());
+  const std::string where =
+      call.reset ? "in reset, before step 0" : fmt::format("at step {}", call.step);
+  f.summary = hung ? fmt::format("{} hung {} (no answer after {:g} s)", who, where, hung->seconds())
+                   : fmt::format("{} crashed {} ({})", who, where, cause);
+  f.details.push_back(e.what());
+  return f;
+}
+
+void Runner::run_case(const generators::Case& c, const StepHook& hook, CaseResult& res,
+                      Call& call) {
   const auto oracle = std::make_shared<const model::OracleInputs>(c.oracle);
+  call = {&target_, 0, true};
   target_.reset(c.cfg, oracle);
-  if (reference_) reference_->reset(c.cfg, oracle);
+  if (reference_) {
+    call.target = reference_;
+    reference_->reset(c.cfg, oracle);
+  }
   for (std::size_t i = 0; i < c.ops.size(); ++i) {
     const model::Op& op = c.ops[i];
     const RData before = target_.state();
+    call = {&target_, i, false};
     const StepKind kt = target_.step(op);
     std::optional<StepKind> kr;
-    if (reference_) kr = reference_->step(op);
+    if (reference_) {
+      call.target = reference_;
+      kr = reference_->step(op);
+    }
     coverage_.count(before, op, kt);
     ++res.steps;
     if (hook) hook(i, op, kt, kr);
@@ -113,13 +152,13 @@ CaseResult Runner::run(const generators::Case& c, const StepHook& hook) {
     if (kr) {
       if (auto f = compare(i, op, kt, *kr, res)) {
         res.failure = std::move(f);
-        return res;
+        return;
       }
     }
     if (kt == StepKind::ok) {
       if (auto f = check_target(i, op, before, res)) {
         res.failure = std::move(f);
-        return res;
+        return;
       }
     }
     if (kt == StepKind::halted) break;
@@ -138,11 +177,10 @@ CaseResult Runner::run(const generators::Case& c, const StepHook& hook) {
                                       principal_label(v), reference_->name(), target_.name()));
         add_diff_lines(f, d, reference_->name(), target_.name());
         res.failure = std::move(f);
-        return res;
+        return;
       }
     }
   }
-  return res;
 }
 
 std::optional<Failure> Runner::compare(std::size_t i, const model::Op& op, StepKind kt, StepKind kr,

@@ -6,7 +6,10 @@
 //   invariant       the target's state breaks state_inv;
 //   integrity       a step by someone else changed what an inactive principal observes;
 //   confidentiality an access step run from a state the actor cannot tell apart from the real
-//                   one gives the actor a different view (targets that can_step_from only).
+//                   one gives the actor a different view (targets that can_step_from only);
+//   crash           the target (or the reference) died of a signal in a step, or in the reset
+//                   before step 0 (harness/guard.hpp);
+//   hang            it did not answer within RunOptions::step_timeout.
 // A case stops at its first failure, and when both sides halt (a panicked hypervisor runs no
 // further steps).
 #pragma once
@@ -20,6 +23,7 @@
 
 #include "generators/case.hpp"
 #include "harness/coverage.hpp"
+#include "harness/guard.hpp"
 #include "harness/target.hpp"
 
 namespace hypdiff::harness {
@@ -29,20 +33,23 @@ enum class FailureClass : std::uint8_t {
   divergence,
   invariant,
   integrity,
-  confidentiality
+  confidentiality,
+  crash,
+  hang
 };
 const char* failure_class_name(FailureClass c);
 std::optional<FailureClass> failure_class_from_name(std::string_view name);
 
 struct Failure {
   FailureClass cls = FailureClass::outcome;
-  std::optional<model::Z> principal;  // whom it concerns (none for outcome and invariant)
+  std::optional<model::Z> principal;  // whom it concerns (none for outcome, invariant, crash, hang)
   std::size_t step = 0;               // index of the failing operation
   model::Handler handler = model::Handler::host_hvc;
   model::Op operation;  // the failing operation
   std::string op;       // the same, as model::to_string prints it
-  std::string
-      field;  // first diverging field / broken clause / "ok-vs-halted" (reference-vs-target)
+  // First diverging field / broken clause / "ok-vs-halted" (reference-vs-target) / the signal
+  // ("SIGSEGV") or "timeout", prefixed "reference-" when the reference crashed or hung.
+  std::string field;
   std::string summary;               // one line
   std::vector<std::string> details;  // per-principal diff lines, clause list...
 
@@ -56,6 +63,8 @@ struct RunOptions {
   bool integrity = true;
   bool confidentiality = true;
   std::size_t diff_lines = 40;  // per principal
+  // Seconds a call into a guarded target (one step, a reset) may take before it is a hang.
+  double step_timeout = 10;
 };
 
 struct CaseResult {
@@ -77,6 +86,14 @@ class Runner {
   const Coverage& coverage() const { return coverage_; }
 
  private:
+  // Which side is being called, and for which step, when a guarded call fails.
+  struct Call {
+    const Target* target = nullptr;
+    std::size_t step = 0;
+    bool reset = false;
+  };
+  void run_case(const generators::Case& c, const StepHook& hook, CaseResult& res, Call& call);
+  Failure fault(const TargetFault& e, const Call& call, const generators::Case& c) const;
   std::optional<Failure> compare(std::size_t i, const model::Op& op, model::StepKind kt,
                                  model::StepKind kr, CaseResult& res);
   std::optional<Failure> check_target(std::size_t i, const model::Op& op,

@@ -2,6 +2,7 @@
 
 #include "harness/lib_target.hpp"
 #include "harness/model_target.hpp"
+#include "native/target.h"
 
 namespace hypdiff::harness {
 
@@ -28,6 +29,7 @@ std::unique_ptr<Target> make_target(std::string_view name, std::string* error) {
     if (!p) return nullptr;
     return std::make_unique<ModelTarget>(std::string(name), *p);
   }
+  if (name == "native") return LibTarget::linked("native", kn_target_ops(), error);
   if (name.substr(0, 4) == "lib:") {
     if (name.size() == 4) {
       if (error) *error = "target 'lib:' needs a library path, e.g. lib:./libmytarget.so";
@@ -41,7 +43,7 @@ std::unique_ptr<Target> make_target(std::string_view name, std::string* error) {
 }
 
 std::string target_names_help() {
-  return "model, model:intended, model:literal, model:<profile>[+id|-id...], lib:PATH";
+  return "native, model, model:intended, model:literal, model:<profile>[+id|-id...], lib:PATH";
 }
 
 }  // namespace hypdiff::harness

@@ -8,6 +8,7 @@
 
 #include "model/concurrency.hpp"
 #include "model/constants.hpp"
+#include "model/regs.hpp"
 
 namespace hypdiff::model {
 
@@ -393,7 +394,7 @@ std::optional<DispatchResult> vm_exit_dispatcher_spec_h(Z vmid, Z vcpuid, RData 
   if (exit_type == k::ESR_ELx_EC_SYS64) {
     // "Skip the trapped instruction"; literally the sum lands in esr_el2 (§7.2.14).
     CtxtRegs& phys = d.regs.ctxt_regs;
-    (d.prof().pc_advance ? phys.elr_el2 : phys.esr_el2) = phys.elr_el2 + 4;
+    (d.prof().pc_advance ? phys.elr_el2 : phys.esr_el2) = advance_pc(d.prof(), phys.elr_el2);
     return DispatchResult{std::move(d), 0};
   }
   if (exit_type == k::ESR_ELx_EC_HVC64) {

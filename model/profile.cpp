@@ -27,6 +27,7 @@ constexpr std::array kDeviations{
     Deviation{"hvc32-exit", "7.2.17", &Profile::hvc32_exit},
     Deviation{"mmio-gr0-bound", "7.2.21", &Profile::mmio_gr0_bound},
     Deviation{"smmu-pte-attr", "3.5.1", &Profile::smmu_pte_attr},
+    Deviation{"reg-wrap", "2.6", &Profile::reg_wrap},
 };
 }  // namespace
 

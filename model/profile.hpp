@@ -34,6 +34,7 @@ struct Profile {
   bool hvc32_exit = true;           // §7.2.17: prep_exit_vm accepts an HVC32 exit
   bool mmio_gr0_bound = true;       // §7.2.21: SMMU GR0 space is offsets [0, 4096)
   bool smmu_pte_attr = true;        // (not in §7.2) LPAE_MAP ORs attribute bits, not bit 16
+  bool reg_wrap = true;             // (not in §7.2) "PC + 4" wraps at 2^64 like a register
 
   friend bool operator==(const Profile&, const Profile&) = default;
 

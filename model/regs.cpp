@@ -6,6 +6,11 @@
 
 namespace hypdiff::model {
 
+Z advance_pc(const Profile& prof, Z pc) {
+  const Z next = pc + 4;
+  return prof.reg_wrap ? zmod(next, pow2(64)) : next;
+}
+
 namespace {
 
 // The register a shadow-context index names (§2.6), or nullptr for indices the spec ignores
@@ -144,12 +149,13 @@ CtxtRegs exit_populate_fault_specx(CtxtRegs gp, const CtxtRegs& rgp) {
 }
 
 // The 21 EL1/EL0 system registers save_sysregs and restore_sysregs copy one to one.
-#define HYPDIFF_EL1_SYSREGS(X)                                                           \
-  X(csselr_el1)                                                                          \
-  X(sctlr_el1)                                                                           \
-  X(cpacr_el1) X(ttbr0_el1) X(ttbr1_el1) X(tcr_el1) X(afsr0_el1) X(afsr1_el1) X(far_el1) \
-      X(mair_el1) X(vbar_el1) X(contextidr_el1) X(amair_el1) X(cntkctl_el1) X(par_el1)   \
-          X(tpidr_el1) X(spsr_el1) X(mdscr_el1) X(sp_el0) X(tpidr_el0) X(tpidrro_el0)
+#define HYPDIFF_EL1_SYSREGS(X)                                                          \
+  X(csselr_el1)                                                                         \
+  X(sctlr_el1)                                                                          \
+  X(cpacr_el1)                                                                          \
+  X(ttbr0_el1) X(ttbr1_el1) X(tcr_el1) X(afsr0_el1) X(afsr1_el1) X(far_el1) X(mair_el1) \
+      X(vbar_el1) X(contextidr_el1) X(amair_el1) X(cntkctl_el1) X(par_el1) X(tpidr_el1) \
+          X(spsr_el1) X(mdscr_el1) X(sp_el0) X(tpidr_el0) X(tpidrro_el0)
 
 // Coq: AbstractMachineSpec.save_sysregs_specx
 CtxtRegs save_sysregs_specx(CtxtRegs sys, const CtxtRegs& rsys) {

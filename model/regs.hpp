@@ -3,11 +3,16 @@
 
 #include <utility>
 
+#include "model/profile.hpp"
 #include "model/records.hpp"
 
 namespace hypdiff::model {
 
 // §2.6: read/write a shadow-context register by index. Unhandled indices read 0 / write nothing.
+// "Skip one instruction": pc + 4. The spec's registers are unbounded integers; a machine's wrap
+// at 2^64 (reg-wrap, docs/spec-deviations.md).
+Z advance_pc(const Profile& prof, Z pc);
+
 Z get_shadow_ctxt_specx(int index, const CtxtRegs& cr, const CtxtStates& cs);
 void set_shadow_ctxt_specx(int index, Z value, CtxtRegs& cr, CtxtStates& cs);
 // Index given as a Z (guest-controlled `reg` fields); out-of-int-range indices are "anything else".

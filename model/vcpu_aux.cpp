@@ -109,7 +109,7 @@ MmioResult handle_host_mmio_spec_h(const Profile& prof, const MachineConfig& cfg
                                    const ZMap<Z>& smmu) {
   // "Advance the host's PC past the access"; the Coq writes the sum into esr_el2 (§7.2.14).
   CtxtRegs adv = rcregs;
-  (prof.pc_advance ? adv.elr_el2 : adv.esr_el2) = rcregs.elr_el2 + 4;
+  (prof.pc_advance ? adv.elr_el2 : adv.esr_el2) = advance_pc(prof, rcregs.elr_el2);
   const MmioResult fail{true, logn, cregs, cstates, rcregs};
 
   if (is_write == 0) {

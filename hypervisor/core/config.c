@@ -7,9 +7,6 @@
 #define KC_CURSORS_OFFSET 0x3000ull
 #define KC_CPUS_OFFSET 0x4000ull
 #define KC_SMMU_VMID_OFFSET 0x5000ull /* two pages: up to 16 x 128 context banks */
-#define KC_S2PAGE_ENTRY 16ull
-#define KC_VMINFO_PAGES 2ull
-#define KC_CTXT_SLOT 2048ull
 
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1u) & ~(a - 1u); }
 

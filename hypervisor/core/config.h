@@ -39,6 +39,11 @@ struct kc_config {
   uint64_t el2_base;
 };
 
+/* Sizes of the layout's slots (the harness's export reads KCore's memory by them too). */
+#define KC_S2PAGE_ENTRY 16ull /* one ownership entry */
+#define KC_VMINFO_PAGES 2ull  /* VM info of one principal: VS, then VB */
+#define KC_CTXT_SLOT 2048ull  /* one shadow context */
+
 /* Where KCore's objects live in physical memory, computed from the configuration. */
 struct kc_layout {
   uint64_t globals;   /* page 0: struct kc_globals */

@@ -118,7 +118,11 @@ void kc_hvc_encrypt_buf(const struct kc_hvc* h) {
   plat_lock_acquire(KC_S2PAGE_ID);
   const bool ok = owner_of(kc, h->a2 >> KC_PAGE_SHIFT) == h->a1 &&
                   owner_of(kc, h->a3 >> KC_PAGE_SHIFT) == KC_HOSTVISOR;
-  if (ok) kc_set_data_log(kc, KC_HOSTVISOR, kc_data_log(kc, KC_HOSTVISOR) + 1u);
+  if (ok) {
+    const uint64_t n = kc_data_log(kc, KC_HOSTVISOR);
+    plat_page_filled(h->a3 >> KC_PAGE_SHIFT, KC_HOSTVISOR, n);
+    kc_set_data_log(kc, KC_HOSTVISOR, n + 1u);
+  }
   plat_lock_release(KC_S2PAGE_ID);
   if (!ok) kc_halt(kc, "ENCRYPT_BUF: the pages are not the VM's and the host's");
 }
@@ -146,7 +150,9 @@ void kc_hvc_decrypt_buf(const struct kc_hvc* h) {
   } else {
     const struct kc_s2page mine = {vmid, 0, KC_INVALID64};
     kc_s2page_set(kc, pfn, &mine);
-    kc_set_data_log(kc, KC_HOSTVISOR, kc_data_log(kc, KC_HOSTVISOR) + 1u);
+    const uint64_t n = kc_data_log(kc, KC_HOSTVISOR);
+    plat_page_filled(pfn, KC_HOSTVISOR, n);
+    kc_set_data_log(kc, KC_HOSTVISOR, n + 1u);
   }
   plat_lock_release(info);
   plat_lock_release(npt);

@@ -23,8 +23,11 @@ enum kc_status kc_unmap_host(const struct kcore* kc, uint64_t pfn) {
   return kc_s2pt_map(kc, KC_HOSTVISOR, pfn << KC_PAGE_SHIFT, 3, KC_PAGE_GUEST);
 }
 
-static void advance_data_log(const struct kcore* kc, uint32_t vmid) {
-  kc_set_data_log(kc, vmid, kc_data_log(kc, vmid) + 1u);
+/* The spec's flatmem[pfn] := doracle(vmid)(data_log[vmid]): the platform realizes the value. */
+static void fill_from_oracle(const struct kcore* kc, uint32_t vmid, uint64_t pfn) {
+  const uint64_t n = kc_data_log(kc, vmid);
+  plat_page_filled(pfn, vmid, n);
+  kc_set_data_log(kc, vmid, n + 1u);
 }
 
 enum kc_status kc_assign_pfn_to_vm(const struct kcore* kc, uint32_t vmid, uint64_t gfn,
@@ -37,7 +40,7 @@ enum kc_status kc_assign_pfn_to_vm(const struct kcore* kc, uint32_t vmid, uint64
     kc_s2page_set(kc, pfn, &mine);
     const enum kc_status st = kc_unmap_host(kc, pfn);
     if (st != KC_OK) return st;
-    advance_data_log(kc, vmid);
+    fill_from_oracle(kc, vmid, pfn);
     return KC_OK;
   }
   if (p.owner == vmid && (p.gfn == KC_INVALID64 || p.gfn == gfn)) {
@@ -70,6 +73,6 @@ enum kc_status kc_revoke_vm_page(const struct kcore* kc, uint32_t vmid, uint64_t
   if (kc_s2page_unshare(kc, pfn, vmid) != 1u) return KC_OK;
   const enum kc_status st = kc_unmap_host(kc, pfn);
   if (st != KC_OK) return st;
-  advance_data_log(kc, vmid);
+  fill_from_oracle(kc, vmid, pfn);
   return KC_OK;
 }

@@ -66,11 +66,17 @@ uint64_t plat_skip_sections(uint64_t iterations, uint32_t per_iteration);
  * untrusted value of principal v (first-run PC/PSTATE/ACTLR, values the host emulates),
  * core_doracle(v)(n) the n-th host choice for VM v (vCPU to run, fault address, pte, level).
  * On hardware they come from memory the host writes; natively the harness answers. The core
- * keeps the cursors n itself (data_log, core_data_log): they are observable state. Values that
- * the spec writes into a page (flatmem := doracle(..)) are not read through here: the harness
- * realizes them in the page before the step and the core leaves the page alone. */
+ * keeps the cursors n itself (data_log, core_data_log): they are observable state. */
 uint64_t plat_doracle(uint32_t vmid, uint64_t n);
 uint64_t plat_core_doracle(uint32_t vmid, uint64_t n);
+
+/* Frame pfn changed hands and, in the spec, now holds doracle(vmid)(n) (flatmem := doracle: a
+ * host page given to a VM, a revoked page, ENCRYPT_BUF's ciphertext, DECRYPT_BUF's plaintext).
+ * The core never reads or writes those contents: on hardware they are what the previous owner
+ * (or the crypto engine) left in the page. A platform that simulates the other side writes the
+ * oracle's value there (natively: the page's first 8 bytes, docs/oracles.md); on EL2 it does
+ * nothing. The core advances the cursor n itself. */
+void plat_page_filled(uint64_t pfn, uint32_t vmid, uint64_t n);
 
 /* The spec's abstract Parameters (§7.1), values the platform's owner fixes. */
 enum kc_param {

@@ -3,12 +3,10 @@
 
 #include "core/s2pt.h"
 
-#define CTXT_SLOT 2048u
-
 _Static_assert(sizeof(struct kc_vm_state) <= KC_PAGE_SIZE, "VS fits one page");
 _Static_assert(sizeof(struct kc_vm_boot) <= KC_PAGE_SIZE, "VB fits one page");
-_Static_assert(sizeof(struct kc_ctxt) <= CTXT_SLOT, "a context fits its slot");
-_Static_assert(KC_PAGE_SIZE % CTXT_SLOT == 0, "no context straddles a page");
+_Static_assert(sizeof(struct kc_ctxt) <= KC_CTXT_SLOT, "a context fits its slot");
+_Static_assert(KC_PAGE_SIZE % KC_CTXT_SLOT == 0, "no context straddles a page");
 
 static uint64_t vminfo_page(const struct kcore* kc, uint64_t v, uint32_t which) {
   if (v >= kc_principals(&kc->cfg)) plat_panic("VM info of a principal that does not exist");
@@ -42,7 +40,7 @@ struct kc_ctxt* kc_ctxt_of(const struct kcore* kc, uint64_t v, uint64_t vcpu) {
   if (v > kc->cfg.max_vms || vcpu >= kc->cfg.vcpus_per_vm)
     plat_panic("context of a vCPU that does not exist");
   const uint64_t id = v * kc->cfg.vcpus_per_vm + vcpu;
-  return (struct kc_ctxt*)plat_phys(kc->lay.ctxts + id * CTXT_SLOT);
+  return (struct kc_ctxt*)plat_phys(kc->lay.ctxts + id * KC_CTXT_SLOT);
 }
 
 void kc_vm_init(const struct kcore* kc) {
@@ -55,7 +53,7 @@ void kc_vm_init(const struct kcore* kc) {
     for (uint32_t cb = 0; cb < cfg->smmu_ctxt_banks; ++cb) kc_set_smmu_owner(kc, i, cb, KC_INVALID);
   }
   const uint64_t n = ((uint64_t)cfg->max_vms + 1u) * cfg->vcpus_per_vm;
-  for (uint64_t off = 0; off < n * CTXT_SLOT; off += KC_PAGE_SIZE)
+  for (uint64_t off = 0; off < n * KC_CTXT_SLOT; off += KC_PAGE_SIZE)
     kc_zero_page(kc->lay.ctxts + off);
   for (uint32_t v = 1; v <= cfg->max_vms; ++v) {
     for (uint32_t c = 0; c < cfg->vcpus_per_vm; ++c)

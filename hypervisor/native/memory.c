@@ -80,9 +80,37 @@ static unsigned char* page_of(uint64_t pa, int create) {
   return *slot;
 }
 
+/* Frames reached since kn_mem_clear_touched, for incremental exports. A one-entry cache of the
+ * last frame keeps both the lookup and the record cheap: the core touches the same page many
+ * times in a row. */
+static uint64_t* touched;
+static size_t n_touched, cap_touched;
+static uint64_t last_pfn = UINT64_MAX;
+static unsigned char* last_page;
+
+static void record_touch(uint64_t pfn) {
+  reserve((void**)&touched, &cap_touched, n_touched + 1, sizeof *touched);
+  touched[n_touched++] = pfn;
+}
+
 void* plat_phys(uint64_t pa) {
   if (pa >= PA_LIMIT) plat_panic("physical address beyond 2^48");
-  return page_of(pa, 1) + (pa & (PAGE_SIZE - 1));
+  const uint64_t pfn = pa >> 12;
+  if (pfn != last_pfn) {
+    last_page = page_of(pa, 1);
+    last_pfn = pfn;
+    record_touch(pfn);
+  }
+  return last_page + (pa & (PAGE_SIZE - 1));
+}
+
+const uint64_t* kn_mem_touched(size_t* n) {
+  *n = n_touched;
+  return touched;
+}
+void kn_mem_clear_touched(void) {
+  n_touched = 0;
+  last_pfn = UINT64_MAX; /* the next access to the cached page is recorded again */
 }
 
 void kn_mem_reset(void) {
@@ -93,6 +121,7 @@ void kn_mem_reset(void) {
     spare[n_spare++] = used[i].page;
   }
   n_used = 0;
+  kn_mem_clear_touched();
 }
 
 uint64_t kn_mem_pages(void) { return n_used; }
@@ -109,4 +138,5 @@ uint64_t kn_mem_peek64(uint64_t pa) {
 void kn_mem_poke64(uint64_t pa, uint64_t value) {
   if (pa >= PA_LIMIT || pa % 8 != 0) abort(); /* a harness bug, not KCore's */
   memcpy(page_of(pa, 1) + (pa & (PAGE_SIZE - 1)), &value, sizeof value);
+  record_touch(pa >> 12);
 }

@@ -6,6 +6,7 @@
 #ifndef KCORE_NATIVE_H
 #define KCORE_NATIVE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/ctxt.h"
@@ -25,6 +26,17 @@ uint64_t kn_mem_pages(void);
 uint64_t kn_mem_peek64(uint64_t pa);
 /* Writes 8 bytes at pa (allocating its page): how a harness places data in simulated RAM. */
 void kn_mem_poke64(uint64_t pa, uint64_t value);
+/* The frames reached through plat_phys or written by kn_mem_poke64 since the last
+ * kn_mem_clear_touched (or reset), in order, possibly repeated: what an incremental export must
+ * look at. Reads count too: the core reaches memory only through plat_phys. */
+const uint64_t* kn_mem_touched(size_t* n);
+void kn_mem_clear_touched(void);
+
+/* A frame's value as the spec abstracts it (flatmem, one integer per 4 KiB frame): its first 8
+ * bytes. Loads and stores of the spec read and write this word; plat_page_filled writes the
+ * oracle's value here (docs/oracles.md). */
+static inline uint64_t kn_page_value(uint64_t pfn) { return kn_mem_peek64(pfn << 12); }
+static inline void kn_set_page_value(uint64_t pfn, uint64_t v) { kn_mem_poke64(pfn << 12, v); }
 
 /* --- running core code --- */
 

@@ -115,6 +115,12 @@ uint64_t plat_core_doracle(uint32_t vmid, uint64_t n) {
   return hooks.core_doracle ? hooks.core_doracle(hooks.ctx, vmid, n) : 0;
 }
 
+/* The simulated other side: the previous owner left the oracle's value in the page's value word
+ * (docs/oracles.md). */
+void plat_page_filled(uint64_t pfn, uint32_t vmid, uint64_t n) {
+  kn_mem_poke64(pfn << 12, plat_doracle(vmid, n));
+}
+
 uint64_t plat_param(enum kc_param which, uint64_t a, uint64_t b) {
   if (hooks.param) return hooks.param(hooks.ctx, (int)which, a, b);
   switch (which) {

@@ -74,7 +74,7 @@ Outcome re_entry(RData d0, Z v, Z id, Z dirty0) {
   // Literally the update fires when no injection is pending (§7.2.6).
   const bool pending = (dirty0 & k::PENDING_EXCEPT_INJECT_FLAG) != 0;
   if (pending == d0.prof().inject_test) std::tie(cr, cs) = update_exception_gp_regs_specx(cr, cs);
-  if ((dirty0 & k::DIRTY_PC_FLAG) != 0) cs.pc += 4;
+  if ((dirty0 & k::DIRTY_PC_FLAG) != 0) cs.pc = advance_pc(d0.prof(), cs.pc);
   cs.dirty = 0;
   cr.far_el2 = 0;
   c.ctxt_regs = cr;

@@ -81,4 +81,32 @@ one_line "missing target library"
 expect 2 "check: a library that is no target" "$bin" check --target lib:libm.so.6 --cases 1
 one_line "not a target"
 expect 0 "check: the model behind the target ABI" "$bin" check --target lib:"$plugin" --cases 100 --seed 3 --quiet
+
+# a target library that crashes or hangs: a verdict (exit 1), not a crash of hypdiff
+# (tests/harness/bad_plugin.cpp, built next to the model plugin; HYPDIFF_BAD says how it fails)
+bad="$(dirname "$plugin")/libhypdiff_bad_plugin.so"
+if [ ! -f "$bad" ]; then
+  echo "FAIL: $bad is missing (build harness_tests)"; fail=1
+else
+  expect 1 "check: a crashing target library" env HYPDIFF_BAD=segv@3 "$bin" check --target lib:"$bad" \
+    --cases 20 --seed 5 --max-ops 10 --quiet --corpus "$tmp/crash" --json "$tmp/crash.json"
+  echo "$LAST_OUT" | grep -q "FAIL crash: target lib:$bad crashed at step 3 (SIGSEGV)" \
+    || { echo "FAIL: crash verdict: $LAST_OUT"; fail=1; }
+  python3 - "$tmp/crash.json" <<'PY' && echo "ok: crash json" || { echo "FAIL: crash json"; fail=1; }
+import json, sys
+fs = json.load(open(sys.argv[1]))["failures"]
+assert fs  # one per handler of the operation at step 3
+for f in fs:
+    assert (f["class"], f["field"], f["step"], f["shrunk_length"]) == ("crash", "SIGSEGV", 3, 4), f
+PY
+  crashed=$(ls "$tmp"/crash/*.case | head -n 1)
+  expect 1 "replay: the crash again" env HYPDIFF_BAD=segv@3 "$bin" replay "$crashed"
+  echo "$LAST_OUT" | grep -q "matches the recorded verdict" || { echo "FAIL: crash replay: $LAST_OUT"; fail=1; }
+  expect 0 "replay --expect: the crash is reproduced" env HYPDIFF_BAD=segv@3 "$bin" replay --expect --quiet "$crashed"
+  expect 1 "replay: a hanging target library" env HYPDIFF_BAD=hang@1 "$bin" replay --step-timeout 200ms "$crashed"
+  echo "$LAST_OUT" | grep -q "FAIL hang: target lib:$bad hung at step 1 (no answer after 0.2 s)" \
+    || { echo "FAIL: hang verdict: $LAST_OUT"; fail=1; }
+  expect 2 "replay: bad --step-timeout" "$bin" replay --step-timeout soon "$crashed"
+  one_line "bad step timeout"
+fi
 exit $fail

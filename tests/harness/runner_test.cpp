@@ -141,10 +141,12 @@ TEST(Runner, LiteralDiffersFromIntendedAndTheVerdictIsDeterministic) {
 
 TEST(Runner, FailureClassNamesRoundTrip) {
   for (auto c : {FailureClass::outcome, FailureClass::divergence, FailureClass::invariant,
-                 FailureClass::integrity, FailureClass::confidentiality}) {
+                 FailureClass::integrity, FailureClass::confidentiality, FailureClass::crash,
+                 FailureClass::hang}) {
     EXPECT_EQ(failure_class_from_name(failure_class_name(c)), c);
   }
-  EXPECT_FALSE(failure_class_from_name("crash"));
+  EXPECT_STREQ(failure_class_name(FailureClass::hang), "hang");
+  EXPECT_FALSE(failure_class_from_name("segfault"));
 }
 
 TEST(Check, ShrinksEachNewSignatureAndKeepsIt) {

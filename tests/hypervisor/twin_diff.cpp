@@ -153,6 +153,12 @@ std::string Twin::diff(std::size_t limit) const {
       df.check("s2page[" + model::to_hex(Z(pfn)) + "]", d.shared.s2page.get(Z(pfn)), to_model(p));
   }
 
+  // Page values: KCore never writes them, the platform realizes the spec's oracle values in the
+  // frame's value word (plat_page_filled) and scrubs zero them.
+  for (uint64_t pfn = cfg.ram_base_pfn; pfn < cfg.ram_base_pfn + cfg.ram_pages; ++pfn)
+    df.check("flatmem[" + model::to_hex(Z(pfn)) + "]", d.shared.flatmem.get(Z(pfn)),
+             Z(kn_page_value(pfn)));
+
   // Every principal's stage-2 table and pool.
   for (uint32_t v = 0; v < kc_principals(&cfg); ++v) {
     const model::NPT& m = d.shared.npts.get(v);
