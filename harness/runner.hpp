@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "generators/case.hpp"
@@ -100,6 +101,10 @@ class Runner {
                                       const model::RData& before, CaseResult& res);
   Target& target_;
   Target* reference_;
+  // The reference's and the target's states when compare() last found them alike, and that
+  // step: the next comparison looks only at what changed since.
+  std::optional<std::pair<model::RData, model::RData>> last_same_;
+  std::optional<std::size_t> same_at_;
   RunOptions opts_;
   Coverage coverage_;
 };

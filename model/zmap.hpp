@@ -78,6 +78,13 @@ class ZMap {
     m_.for_each(f);
   }
 
+  // f(key) for every key bound differently in a and b (maps with the same default). Subtrees
+  // the two share are skipped: comparing a map with its own earlier version costs the changes.
+  template <class F>
+  static void diff_keys(const ZMap& a, const ZMap& b, F&& f) {
+    PMap<T>::diff(a.m_, b.m_, [&](std::uint64_t k, const T*, const T*) { f(k); });
+  }
+
   friend bool operator==(const ZMap& a, const ZMap& b) {
     return a.dflt_ == b.dflt_ && (a.m_.shares_root(b.m_) || a.m_ == b.m_);
   }

@@ -837,6 +837,55 @@ bool same_observables(const RData& d1, const RData& d2) {
          d1.shadow_ctxts == d2.shadow_ctxts && same_translations(a, b);
 }
 
+namespace {
+
+// Whether every key bound differently in r0 and r, or in t0 and t, is bound alike in r and t.
+template <class M>
+bool same_since(const M& r0, const M& r, const M& t0, const M& t) {
+  bool same = true;
+  const auto check = [&](std::uint64_t k) {
+    if (same && !(r.get(static_cast<Z>(k)) == t.get(static_cast<Z>(k)))) same = false;
+  };
+  M::diff_keys(r0, r, check);
+  if (same) M::diff_keys(t0, t, check);
+  return same;
+}
+
+}  // namespace
+
+bool same_observables_since(const RData& r0, const RData& r, const RData& t0, const RData& t) {
+  const Shared& a = r.shared;
+  const Shared& b = t.shared;
+  if (!(r.halt == t.halt && r.icore == t.icore && r.ihost == t.ihost && r.curid == t.curid &&
+        r.cur_vmid == t.cur_vmid && r.cur_vcpuid == t.cur_vcpuid &&
+        model::same_oracles(r.oracle, t.oracle) && a.cfg() == b.cfg() && r.regs == t.regs &&
+        r.smmu_conf == t.smmu_conf && a.core_data == b.core_data))
+    return false;
+  const Shared& a0 = r0.shared;
+  const Shared& b0 = t0.shared;
+  if (!(same_since(r0.data_log, r.data_log, t0.data_log, t.data_log) &&
+        same_since(r0.core_data_log, r.core_data_log, t0.core_data_log, t.core_data_log) &&
+        same_since(a0.flatmem, a.flatmem, b0.flatmem, b.flatmem) &&
+        same_since(a0.s2page, a.s2page, b0.s2page, b.s2page) &&
+        same_since(a0.smmu_vmid, a.smmu_vmid, b0.smmu_vmid, b.smmu_vmid) &&
+        same_since(a0.vminfos, a.vminfos, b0.vminfos, b.vminfos) &&
+        same_since(a0.spts.spt_pt, a.spts.spt_pt, b0.spts.spt_pt, b.spts.spt_pt) &&
+        same_since(r0.shadow_ctxts, r.shadow_ctxts, t0.shadow_ctxts, t.shadow_ctxts)))
+    return false;
+  // Stage-2 tables: only the translations, table by table, of the principals whose table
+  // record changed on either side.
+  bool same = true;
+  const auto table = [&](std::uint64_t v) {
+    const Z k = static_cast<Z>(v);
+    if (same &&
+        !same_since(a0.npts.get(k).pt, a.npts.get(k).pt, b0.npts.get(k).pt, b.npts.get(k).pt))
+      same = false;
+  };
+  model::ZMap<model::NPT>::diff_keys(a0.npts, a.npts, table);
+  if (same) model::ZMap<model::NPT>::diff_keys(b0.npts, b.npts, table);
+  return same;
+}
+
 std::string principal_name(Z v, const model::MachineConfig* cfg) {
   if (v == kHost) return "host";
   if (cfg == nullptr ? v > 0 : cfg->is_vm(v)) return "VM " + model::to_dec(v);

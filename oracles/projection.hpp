@@ -155,6 +155,11 @@ bool obs_eq(Z v, const model::RData& d1, const model::RData& d2);
 // observation reads is equal (the ghost log, lock flags and profile may differ). Used to skip
 // the per-principal comparison of two runs that agree, which is the common case.
 bool same_observables(const model::RData& d1, const model::RData& d2);
+// same_observables(r, t), given that it held for r0 and t0, earlier versions of r and t: only
+// what changed on either side since then is compared (the persistent maps share the rest), so
+// a lockstep run pays for the changes of a step, not for the size of the state.
+bool same_observables_since(const model::RData& r0, const model::RData& r, const model::RData& t0,
+                            const model::RData& t);
 
 // "host", "VM 3", or "principal 16".
 std::string principal_name(Z v, const model::MachineConfig* cfg = nullptr);

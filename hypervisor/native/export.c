@@ -114,7 +114,7 @@ static struct rec* add(struct kn_export* x, uint64_t pfn, enum kind k, uint32_t 
 
 static void clear(struct kn_export* x) {
   for (size_t i = 0; i < x->cap; ++i) free(x->slot[i]);
-  memset(x->slot, 0, x->cap * sizeof *x->slot);
+  if (x->cap) memset(x->slot, 0, x->cap * sizeof *x->slot);
   x->n = 0;
 }
 
@@ -416,8 +416,16 @@ int kn_export_full(struct kn_export* x, const struct kn_export_env* env, const s
       kc_spt_visit(kc, cb, i, visit_spt, &vis);
     }
   }
+  /* VM contexts never run are the ABI's default: only the host's are always reported. */
   const uint64_t contexts = ((uint64_t)cfg->max_vms + 1u) * cfg->vcpus_per_vm;
-  for (uint64_t id = 0; id < contexts; ++id) report_shadow_ctxt(&r, id);
+  struct kc_ctxt never_run;
+  memset(&never_run, 0, sizeof never_run);
+  never_run.states.dirty = KC_INVALID64;
+  for (uint64_t id = 0; id < contexts; ++id) {
+    const struct kc_ctxt* c = kc_ctxt_of(kc, id / cfg->vcpus_per_vm, id % cfg->vcpus_per_vm);
+    if (id < cfg->vcpus_per_vm || memcmp(c, &never_run, sizeof never_run) != 0)
+      report_shadow_ctxt(&r, id);
+  }
   report_phys_regs(&r);
   take_shadows(&r);
   kn_mem_clear_touched();
