@@ -19,5 +19,6 @@ Action add_selfcheck(CLI::App& app);
 Action add_check(CLI::App& app);
 Action add_replay(CLI::App& app);
 Action add_shrink(CLI::App& app);
+Action add_mutants(CLI::App& app);
 
 }  // namespace hypdiff::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   hypdiff::cli::Action check = hypdiff::cli::add_check(app);
   hypdiff::cli::Action replay = hypdiff::cli::add_replay(app);
   hypdiff::cli::Action shrink = hypdiff::cli::add_shrink(app);
+  hypdiff::cli::Action mutants = hypdiff::cli::add_mutants(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("check")) return check();
     if (app.got_subcommand("replay")) return replay();
     if (app.got_subcommand("shrink")) return shrink();
+    if (app.got_subcommand("mutants")) return mutants();
   } catch (const hypdiff::model::ModelBug& e) {
     std::fprintf(stderr, "hypdiff: internal error (a bug in hypdiff, please report): %s\n",
                  e.what());

@@ -218,12 +218,19 @@ struct Gen {
         Z size = vh.image_pages * k::PAGE_SIZE - pick_z(0, 4096);
         Z addr = image_addr(vh, i);
         if (hostile()) {
-          // A huge size, or an image ending just past 2^28: refused by the literal is_pfn check
-          // of load_addr + size, accepted by is_paddr.
-          if (pick(2)) {
-            size = any_u64();
-          } else {
-            addr = pow2(28) - pick_z(1, 4) * k::PAGE_SIZE;
+          // A huge size; an image ending just past 2^28 (refused by the literal is_pfn check of
+          // load_addr + size, accepted by is_paddr); or one ending just past 2^40, which only
+          // the is_paddr check refuses (the remap window would still hold it).
+          switch (pick(3)) {
+            case 0:
+              size = any_u64();
+              break;
+            case 1:
+              addr = pow2(28) - pick_z(1, 4) * k::PAGE_SIZE;
+              break;
+            default:
+              addr = pow2(40) - pick_z(1, 4) * k::PAGE_SIZE;
+              break;
           }
         }
         return hvc(k::HVC_SET_BOOT_INFO, v, addr, size);
@@ -349,7 +356,10 @@ struct Gen {
       }
       case 2: {
         const auto [c, i] = owned(ready.empty() ? 0 : pick_from(ready));
-        return hvc(k::HVC_SMMU_LPAE_IOVA_TO_PHYS, (Z{0x60000} + pick_z(0, 4)) * k::PAGE_SIZE, c, i);
+        // Mostly page-aligned; sometimes with an offset, which the answer must keep.
+        const Z offset = pick(4) == 0 ? pick_z(1, k::PAGE_SIZE) : 0;
+        return hvc(k::HVC_SMMU_LPAE_IOVA_TO_PHYS,
+                   (Z{0x60000} + pick_z(0, 4)) * k::PAGE_SIZE + offset, c, i);
       }
       case 3: {
         const auto [c, i] = owned(ready.empty() || pick(2) ? 0 : pick_from(ready));

@@ -2,6 +2,7 @@
  * physical memory. The spec defines no initial state; these are its recommended defaults. */
 #include "core/cpu.h"
 #include "core/kcore.h"
+#include "core/mutant.h"
 #include "core/ownership.h"
 #include "core/s2pt.h"
 #include "core/spt.h"
@@ -50,7 +51,7 @@ const char* kc_boot(struct kcore* kc, const struct kc_config* cfg) {
   for (uint32_t i = 0; i < KC_GLOBALS_PAGES; ++i) kc_zero_page(kc->lay.globals + i * KC_PAGE_SIZE);
   struct kc_globals* g = kc_globals_of(kc);
   g->next_vmid = KC_SHARED_KVM_START;
-  g->next_remap_ptr = KC_REMAP_START;
+  if (!KC_MUTANT(17)) g->next_remap_ptr = KC_REMAP_START; /* mutant 17: left at 0 */
   g->spt_pgd_next = KC_SMMU_PGD_START;
   g->spt_pmd_next = KC_SMMU_PMD_START;
 

@@ -1,6 +1,7 @@
 /* Per-CPU state and the halt. */
 #include "core/cpu.h"
 
+#include "core/mutant.h"
 #include "core/s2pt.h"
 #include "core/vm.h"
 
@@ -33,5 +34,6 @@ void kc_cpu_boot(const struct kcore* kc) {
 }
 
 uint64_t kc_vttbr(const struct kcore* kc, uint32_t v) {
+  if (KC_MUTANT(10)) return kc_npt_root(kc, v); /* mutant 10: the VMID field is left 0 */
   return kc_npt_root(kc, v) | ((uint64_t)v << 48);
 }

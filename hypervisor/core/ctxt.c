@@ -2,6 +2,7 @@
 #include "core/ctxt.h"
 
 #include "core/constants.h"
+#include "core/mutant.h"
 
 /* The 64-bit register index i names, or 0 when the spec does not handle it. */
 static uint64_t* slot(struct kc_ctxt* c, uint64_t i) {
@@ -131,9 +132,12 @@ void kc_save_sysregs(struct kc_ctxt_regs* shadow, const struct kc_ctxt_regs* phy
 
 void kc_restore_sysregs(const struct kc_ctxt* shadow, struct kc_ctxt_regs* phys) {
   const struct kc_ctxt_regs* s = &shadow->regs;
+  const uint64_t stale_contextidr = phys->contextidr_el1;
 #define KC_COPY(f) phys->f = s->f;
   KC_EL1_SYSREGS(KC_COPY)
 #undef KC_COPY
+  /* mutant 38: CONTEXTIDR_EL1 missing from the restore list: the last principal's value stays */
+  if (KC_MUTANT(38)) phys->contextidr_el1 = stale_contextidr;
   phys->spsr_el2 = shadow->states.pstate;
   phys->vmpidr_el2 = s->mpidr_el1;
   phys->mpidr_el1 = s->mpidr_el1;

@@ -4,6 +4,7 @@
 #include "core/host_npt.h"
 
 #include "core/cpu.h"
+#include "core/mutant.h"
 #include "core/pages.h"
 #include "core/vm.h"
 
@@ -36,7 +37,8 @@ static bool global_write_ok(const struct kcore* kc, uint32_t index, uint64_t off
   }
   if (off < KC_SMMU_GR1_END) { /* CBAR[n]: a bank with an owner stays a stage-2 bank of it */
     const uint32_t v = owner_by_id(kc, index, (off - KC_SMMU_GR1_BASE) / 4u);
-    return v == KC_HOSTVISOR ||
+    /* mutant 36: a free bank is taken to be the host's: the host configures it at will */
+    return v == KC_HOSTVISOR || (v == KC_INVALID && KC_MUTANT(36)) ||
            ((data >> KC_CBAR_TYPE_SHIFT) == 0 && v == (data & KC_CBAR_VMID_MASK));
   }
   return true;
@@ -48,7 +50,8 @@ const char* kc_host_mmio(const struct kcore* kc, const struct kc_mmio_access* a,
   if (!a->is_write) {
     const uint64_t n = kc_data_log(kc, KC_HOSTVISOR);
     const uint64_t data = plat_doracle(KC_HOSTVISOR, n);
-    kc_ctxt_set(host, a->rt, a->len == 8 ? data : (data & 0xFFFFFFFFu));
+    /* mutant 42: a 4-byte read returns all 64 bits of the value */
+    kc_ctxt_set(host, a->rt, a->len == 8 || KC_MUTANT(42) ? data : (data & 0xFFFFFFFFu));
     kc_set_data_log(kc, KC_HOSTVISOR, n + 1u);
   } else {
     const uint64_t data = kc_ctxt_get(host, a->rt);

@@ -3,6 +3,7 @@
  * the hypercalls on VM identities and vCPU state (24, 25, 28, 29); the others are in hvc_*.c. */
 #include "core/cpu.h"
 #include "core/hvc_impl.h"
+#include "core/mutant.h"
 #include "core/vm.h"
 
 void kc_hvc_bad(const struct kc_hvc* h) { kc_halt(h->kc, "hypercall arguments refused"); }
@@ -27,7 +28,8 @@ static void register_kvm(const struct kc_hvc* h) {
     vs->state = KC_VM_READY;
   }
   plat_lock_release(lock);
-  h->host->regs.x[0] = v; /* even when the VM info was taken: the spec writes it first */
+  /* mutant 11: the id is read back from the global after the increment: the next VM's id */
+  h->host->regs.x[0] = KC_MUTANT(11) ? g->next_vmid : v; /* even when the VM info was taken */
   if (!unused) kc_halt(kc, "REGISTER_KVM: the VM info is in use");
 }
 
@@ -38,7 +40,9 @@ static void register_vcpu(const struct kc_hvc* h) {
   const uint32_t lock = kc_info_lock(&kc->cfg, (uint32_t)h->a1);
   plat_lock_acquire(lock);
   struct kc_vm_state* vs = kc_vm_state_of(kc, h->a1);
-  const bool ok = vs->state == KC_VM_READY && vs->vcpu_state[h->a2] == KC_VCPU_UNUSED;
+  /* mutant 12: only the vCPU's state is checked: a VERIFIED (running) VM gains vCPUs */
+  const bool ok =
+      (vs->state == KC_VM_READY || KC_MUTANT(12)) && vs->vcpu_state[h->a2] == KC_VCPU_UNUSED;
   if (ok) {
     vs->vcpu[h->a2] = plat_param(KC_PARAM_SHARED_VCPU, h->a1, h->a2);
     vs->vcpu_state[h->a2] = KC_VCPU_READY;

@@ -3,6 +3,7 @@
  * (REMAP_VM_IMAGE), and VERIFY_VM_IMAGE gives the images' 2 MiB blocks to the VM. */
 #include "core/cpu.h"
 #include "core/hvc_impl.h"
+#include "core/mutant.h"
 #include "core/s2pt.h"
 #include "core/vm.h"
 #include "core/vm_map.h"
@@ -13,8 +14,9 @@ static uint64_t pages_of(uint64_t size) { return (size + KC_PAGE_SIZE - 1u) >> K
  * (boot-info-args: size and load_addr + size are physical addresses). A full table is ignored. */
 void kc_hvc_set_boot_info(const struct kc_hvc* h) {
   const struct kcore* kc = h->kc;
+  /* mutant 49: the image's end (load_addr + size) is not checked */
   if (!(kc_is_vm(&kc->cfg, h->a1) && kc_is_paddr(h->a2) && kc_is_paddr(h->a3) &&
-        kc_is_paddr(h->a2 + h->a3)))
+        (kc_is_paddr(h->a2 + h->a3) || KC_MUTANT(49))))
     kc_hvc_bad(h);
   const uint32_t info = kc_info_lock(&kc->cfg, (uint32_t)h->a1);
   plat_lock_acquire(KC_CORE_ID);
@@ -30,7 +32,8 @@ void kc_hvc_set_boot_info(const struct kc_hvc* h) {
   } else if (!(pages > 0 && remap + pages * KC_PAGE_SIZE < KC_REMAP_END)) {
     why = "SET_BOOT_INFO: the image is empty or the remap window is full";
   } else {
-    g->next_remap_ptr = remap + pages * KC_PAGE_SIZE;
+    /* mutant 18: the remap window's bump pointer is not advanced: images share window pages */
+    if (!KC_MUTANT(18)) g->next_remap_ptr = remap + pages * KC_PAGE_SIZE;
     vb->next_load_info = i + 1u;
     vb->load_addr[i] = h->a2;
     vb->load_size[i] = h->a3;
@@ -46,7 +49,9 @@ void kc_hvc_set_boot_info(const struct kc_hvc* h) {
  * the remap window (COREVISOR's table) until the image is complete; further pages are ignored. */
 void kc_hvc_remap_vm_image(const struct kc_hvc* h) {
   const struct kcore* kc = h->kc;
-  if (!(kc_is_vm(&kc->cfg, h->a1) && kc_is_pfn(h->a2) && h->a3 < kc->cfg.max_load_info))
+  /* mutant 46: load_idx is left to the "idx < next_load_info" test below, which ignores it */
+  if (!(kc_is_vm(&kc->cfg, h->a1) && kc_is_pfn(h->a2) &&
+        (h->a3 < kc->cfg.max_load_info || KC_MUTANT(46))))
     kc_hvc_bad(h);
   const uint32_t core = kc_corevisor(&kc->cfg);
   const uint32_t npt = kc_npt_lock(core), info = kc_info_lock(&kc->cfg, (uint32_t)h->a1);
@@ -103,17 +108,20 @@ void kc_hvc_verify_vm_image(const struct kc_hvc* h) {
   const bool ready = kc_vm_state_of(kc, vmid)->state == KC_VM_READY;
   const uint64_t images = kc_vm_boot_of(kc, vmid)->next_load_info;
   plat_lock_release(info);
-  if (!ready) kc_halt(kc, "VERIFY_VM_IMAGE: the VM is not READY");
+  /* mutant 14: the state is read but not tested: any VM (unused, running, off) is verified */
+  if (!ready && !KC_MUTANT(14)) kc_halt(kc, "VERIFY_VM_IMAGE: the VM is not READY");
 
   for (uint64_t idx = 0; idx < images; ++idx) {
-    if (plat_param(KC_PARAM_VERIFY_IMG, vmid, 0) == 0)
+    /* mutant 19: the signature check's result is ignored */
+    if (plat_param(KC_PARAM_VERIFY_IMG, vmid, 0) == 0 && !KC_MUTANT(19))
       kc_halt(kc, "VERIFY_VM_IMAGE: bad image signature");
     /* The spec reads the load table without the lock, as here: while READY only this VM's
      * SET_BOOT_INFO and REMAP change it, and the host that loads the VM is the one verifying. */
     const struct kc_vm_boot* vb = kc_vm_boot_of(kc, vmid);
-    const uint64_t la = vb->load_addr[idx], ra = vb->remap_addr[idx];
+    const uint64_t i = KC_MUTANT(20) ? 0 : idx; /* mutant 20: every pass loads image 0 */
+    const uint64_t la = vb->load_addr[i], ra = vb->remap_addr[i];
     const uint64_t start = la & ~(KC_PMD_SIZE - 1u);
-    const uint64_t end = la + vb->mapped_pages[idx] * KC_PAGE_SIZE;
+    const uint64_t end = la + vb->mapped_pages[i] * KC_PAGE_SIZE;
     const uint64_t blocks = (end - start + KC_PMD_SIZE - 1u) / KC_PMD_SIZE;
     unmap_and_load(kc, vmid, blocks, start, la, ra);
   }

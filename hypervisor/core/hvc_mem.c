@@ -4,6 +4,7 @@
  * that change plus one scan of the ownership array over the range's RAM part. */
 #include "core/cpu.h"
 #include "core/hvc_impl.h"
+#include "core/mutant.h"
 #include "core/ownership.h"
 #include "core/pages.h"
 #include "core/s2pt.h"
@@ -55,14 +56,20 @@ static void clear_vm_loop(const struct kcore* kc, uint32_t vmid, uint64_t pfn, u
 /* CLEAR_VM_S2_RANGE(vmid, start, size): floor(size / 4096) frames from start, if the VM is off. */
 void kc_hvc_clear_vm_s2_range(const struct kc_hvc* h) {
   const struct kcore* kc = h->kc;
-  if (!(kc_is_vm(&kc->cfg, h->a1) && kc_is_paddr(h->a2) && kc_is_paddr(h->a3))) kc_hvc_bad(h);
+  /* mutant 47: kc_is_vmid for kc_is_vm: the host's and KCore's ids pass the check */
+  const bool vm = KC_MUTANT(47) ? kc_is_vmid(&kc->cfg, h->a1) : kc_is_vm(&kc->cfg, h->a1);
+  if (!(vm && kc_is_paddr(h->a2) && kc_is_paddr(h->a3))) kc_hvc_bad(h);
   const uint32_t vmid = (uint32_t)h->a1;
   /* The spec asserts NPT_ID + vmid here; the VM info it reads is INFO_ID + vmid's. */
   const uint32_t lock = kc_info_lock(&kc->cfg, vmid);
   plat_lock_acquire(lock);
   const bool off = kc_vm_state_of(kc, vmid)->state == KC_VM_POWEROFF;
   plat_lock_release(lock);
-  if (off) clear_vm_loop(kc, vmid, h->a2 >> KC_PAGE_SHIFT, h->a3 >> KC_PAGE_SHIFT);
+  /* mutant 26: the VM's state is read but not tested: a live VM's frames are reclaimed */
+  /* mutant 27: the loop runs to n inclusive, one frame past the range */
+  if (off || KC_MUTANT(26))
+    clear_vm_loop(kc, vmid, h->a2 >> KC_PAGE_SHIFT,
+                  (h->a3 >> KC_PAGE_SHIFT) + (KC_MUTANT(27) ? 1u : 0u));
 }
 
 /* One iteration of kvm_phys_addr_ioremap_loop_h (local_map_io): a device frame is mapped into a
@@ -116,7 +123,8 @@ void kc_hvc_encrypt_buf(const struct kc_hvc* h) {
   const struct kcore* kc = h->kc;
   if (!(kc_is_vm(&kc->cfg, h->a1) && kc_is_paddr(h->a2) && kc_is_paddr(h->a3))) kc_hvc_bad(h);
   plat_lock_acquire(KC_S2PAGE_ID);
-  const bool ok = owner_of(kc, h->a2 >> KC_PAGE_SHIFT) == h->a1 &&
+  /* mutant 48: only the output page is checked: the host encrypts any frame it names */
+  const bool ok = (owner_of(kc, h->a2 >> KC_PAGE_SHIFT) == h->a1 || KC_MUTANT(48)) &&
                   owner_of(kc, h->a3 >> KC_PAGE_SHIFT) == KC_HOSTVISOR;
   if (ok) {
     const uint64_t n = kc_data_log(kc, KC_HOSTVISOR);
@@ -141,14 +149,16 @@ void kc_hvc_decrypt_buf(const struct kc_hvc* h) {
   const char* why = 0;
   struct kc_s2page p;
   kc_s2page_get(kc, pfn, &p);
+  /* mutant 4: the count is not checked: a host page an SMMU context maps could be taken */
   if (kc_vm_state_of(kc, vmid)->state != KC_VM_READY) {
     why = "DECRYPT_BUF: the VM is not READY";
-  } else if (!(p.owner == KC_HOSTVISOR && p.count == 0)) {
+  } else if (!(p.owner == KC_HOSTVISOR && (p.count == 0 || KC_MUTANT(4)))) {
     why = "DECRYPT_BUF: not an unshared host page";
   } else if (kc_unmap_host(kc, pfn) != KC_OK) {
     why = "DECRYPT_BUF: the host's stage-2 pool is exhausted";
   } else {
-    const struct kc_s2page mine = {vmid, 0, KC_INVALID64};
+    /* mutant 3: "no fixed gfn" written as 0 instead of INVALID64 */
+    const struct kc_s2page mine = {vmid, 0, KC_MUTANT(3) ? 0 : KC_INVALID64};
     kc_s2page_set(kc, pfn, &mine);
     const uint64_t n = kc_data_log(kc, KC_HOSTVISOR);
     plat_page_filled(pfn, KC_HOSTVISOR, n);

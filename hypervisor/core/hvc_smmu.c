@@ -5,6 +5,7 @@
  * matters to its ghost lock flags. */
 #include "core/cpu.h"
 #include "core/hvc_impl.h"
+#include "core/mutant.h"
 #include "core/ownership.h"
 #include "core/pages.h"
 #include "core/spt.h"
@@ -35,7 +36,9 @@ void kc_hvc_smmu_free_pgd(const struct kc_hvc* h) {
   plat_lock_acquire(KC_SMMU_ID);
   const uint32_t v = kc_smmu_owner(kc, index, cbndx);
   const uint32_t info = lock_owner_info(kc, v);
-  const bool ok = v == KC_INVALID || kc_vm_state_of(kc, v)->state == KC_VM_POWEROFF;
+  /* mutant 32: the owner's state is not checked: a live VM's (or the host's) bank is freed */
+  const bool ok =
+      v == KC_INVALID || kc_vm_state_of(kc, v)->state == KC_VM_POWEROFF || KC_MUTANT(32);
   if (ok) kc_set_smmu_owner(kc, index, cbndx, KC_INVALID);
   unlock_owner_info(info);
   plat_lock_release(KC_SMMU_ID);
@@ -83,7 +86,8 @@ static const char* smmu_assign_page(const struct kcore* kc, uint32_t v, uint64_t
   if (p.owner != KC_HOSTVISOR) return "SMMU_LPAE_MAP: the frame is not the host's to give";
   if (p.count != 0) return "SMMU_LPAE_MAP: the host frame is mapped by an SMMU";
   if (kc_unmap_host(kc, pfn) != KC_OK) return "SMMU_LPAE_MAP: the host's stage-2 pool is exhausted";
-  const struct kc_s2page mine = {v, KC_INVALID, gfn};
+  /* mutant 35: a DMA page is assigned with count 0, like a page assigned by a fault */
+  const struct kc_s2page mine = {v, KC_MUTANT(35) ? 0 : KC_INVALID, gfn};
   kc_s2page_set(kc, pfn, &mine);
   return 0;
 }
@@ -96,7 +100,8 @@ static const char* smmu_map_page(const struct kcore* kc, uint32_t v, uint32_t cb
   const uint64_t pfn = kc_phys_page(pte) >> KC_PAGE_SHIFT;
   struct kc_s2page p;
   kc_s2page_get(kc, pfn, &p);
-  if (!(p.owner == v && p.gfn == iova >> KC_PAGE_SHIFT))
+  /* mutant 31: the frame's owner and gfn are not checked: a context maps any frame */
+  if (!(p.owner == v && p.gfn == iova >> KC_PAGE_SHIFT) && !KC_MUTANT(31))
     return "SMMU_LPAE_MAP: the frame is not the owner's at that address";
   if (kc_spt_map(kc, cbndx, index, iova, pte) != KC_OK)
     return "SMMU_LPAE_MAP: the SMMU table pool is exhausted";
@@ -148,9 +153,14 @@ void kc_hvc_smmu_iova_to_phys(const struct kc_hvc* h) {
     kc_hvc_bad(h);
   struct kc_spt_entry e;
   plat_lock_acquire(KC_SPT_ID);
-  kc_spt_walk(kc, (uint32_t)h->a2, (uint32_t)h->a3, h->a1 >> KC_PAGE_SHIFT, &e);
+  if (KC_MUTANT(34)) { /* mutant 34: the walk gets (index, cbndx), smmu_id's argument order */
+    kc_spt_walk(kc, (uint32_t)h->a3, (uint32_t)h->a2, h->a1 >> KC_PAGE_SHIFT, &e);
+  } else {
+    kc_spt_walk(kc, (uint32_t)h->a2, (uint32_t)h->a3, h->a1 >> KC_PAGE_SHIFT, &e);
+  }
   plat_lock_release(KC_SPT_ID);
-  h->host->regs.x[0] = kc_phys_page(e.pte) + (h->a1 & (KC_PAGE_SIZE - 1u));
+  /* mutant 37: the iova's offset in its page is dropped */
+  h->host->regs.x[0] = kc_phys_page(e.pte) + (KC_MUTANT(37) ? 0 : h->a1 & (KC_PAGE_SIZE - 1u));
 }
 
 /* SMMU_CLEAR(iova, cbndx, index): the context stops mapping iova; a host frame it mapped counts
@@ -166,9 +176,12 @@ void kc_hvc_smmu_clear(const struct kc_hvc* h) {
   const uint32_t v = kc_smmu_owner(kc, index, cbndx);
   const uint32_t info = lock_owner_info(kc, v);
   const char* why = 0;
+  /* mutant 33: > for >= on the VM's state: a VERIFIED VM's context can still be changed */
   if (v == KC_INVALID) {
     /* a free context maps nothing */
-  } else if (kc_is_vm(&kc->cfg, v) && kc_vm_state_of(kc, v)->state >= KC_VM_VERIFIED) {
+  } else if (kc_is_vm(&kc->cfg, v) &&
+             (KC_MUTANT(33) ? kc_vm_state_of(kc, v)->state > KC_VM_VERIFIED
+                            : kc_vm_state_of(kc, v)->state >= KC_VM_VERIFIED)) {
     why = "SMMU_CLEAR: a VERIFIED VM's devices are fixed";
   } else {
     struct kc_spt_entry e;

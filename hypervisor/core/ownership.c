@@ -1,6 +1,8 @@
 /* The ownership array: RAM frame pfn's entry is at s2page + 16 (pfn - ram_base_pfn). */
 #include "core/ownership.h"
 
+#include "core/mutant.h"
+
 _Static_assert(sizeof(struct kc_s2page) == 16, "s2page entries are 16 bytes");
 
 static struct kc_s2page* entry(const struct kcore* kc, uint64_t pfn) {
@@ -35,6 +37,14 @@ void kc_s2page_set(const struct kcore* kc, uint64_t pfn, const struct kc_s2page*
 }
 
 void kc_s2page_give_to_host(const struct kcore* kc, uint64_t pfn) {
+  if (KC_MUTANT(29)) {
+    /* mutant 29: only the owner changes; the VM's share count and gfn stay in the entry */
+    struct kc_s2page q;
+    kc_s2page_get(kc, pfn, &q);
+    q.owner = KC_HOSTVISOR;
+    kc_s2page_set(kc, pfn, &q);
+    return;
+  }
   const struct kc_s2page p = host_page(pfn);
   kc_s2page_set(kc, pfn, &p);
 }

@@ -5,6 +5,8 @@
  * with only a software bit, when the spec "unmaps" a host page). */
 #include "core/s2pt.h"
 
+#include "core/mutant.h"
+
 #define TABLE_ADDR_MASK 0x0000FFFFFFFFF000ull
 #define LEVELS 4u
 
@@ -38,7 +40,8 @@ static void read_path(uint64_t root, uint64_t addr, struct path* p) {
  * maps gfn to the block's pfn plus gfn's offset in the block, whatever the block's alignment. */
 static void leaf(uint64_t desc, uint32_t level, uint64_t gfn, struct kc_walk* out) {
   out->pfn = kc_phys_page(desc) >> KC_PAGE_SHIFT;
-  if (level == 2) out->pfn += gfn & (KC_PTRS_PER_TABLE - 1u);
+  /* mutant 5: every gfn of a block walks to the block's first frame */
+  if (level == 2 && !KC_MUTANT(5)) out->pfn += gfn & (KC_PTRS_PER_TABLE - 1u);
   out->level = level;
   out->pte = desc;
 }
@@ -73,7 +76,7 @@ static uint64_t ensure_table(const struct kcore* kc, uint64_t slot, uint64_t des
   if (is_table(desc)) return table_of(desc);
   const uint64_t t = kc->lay.npt_base + *next;
   *next += KC_PAGE_SIZE;
-  kc_zero_page(t);
+  if (!KC_MUTANT(8)) kc_zero_page(t); /* mutant 8: a new table is used as the pool left it */
   plat_wmb();
   kc_wr64(slot, t | KC_DESC_TABLE);
   return t;
@@ -85,7 +88,9 @@ static void write_leaf(uint32_t v, uint64_t slot, uint64_t desc, uint64_t ipa, b
   if (old == desc) return;
   if (old & KC_DESC_VALID) {
     kc_wr64(slot, 0);
-    if (whole_vmid) {
+    if (KC_MUTANT(9)) {
+      /* mutant 9: break without the TLB invalidation: stale translations survive */
+    } else if (whole_vmid) {
       plat_tlb_flush_vmid(v);
     } else {
       plat_tlb_flush_ipa(v, ipa);
@@ -114,7 +119,8 @@ enum kc_status kc_s2pt_map(const struct kcore* kc, uint32_t v, uint64_t addr, ui
   if (!block) {
     if (!need2 && p.desc[2] != 0 && !is_table(p.desc[2])) return KC_E_BLOCK;
     pmd_next += need3 ? KC_PAGE_SIZE : 0;
-    ok = ok && pmd_next <= kc_pool_end(v);
+    /* mutant 7: the pool's last page is never handed out (< for <=) */
+    ok = ok && (KC_MUTANT(7) ? pmd_next < kc_pool_end(v) : pmd_next <= kc_pool_end(v));
   }
   if (!ok) return KC_E_POOL;
 
@@ -130,7 +136,9 @@ enum kc_status kc_s2pt_map(const struct kcore* kc, uint32_t v, uint64_t addr, ui
     write_leaf(v, s2, pte, addr & ~(KC_PMD_SIZE - 1u), is_table(kc_rd64(s2)));
   } else {
     const uint64_t t3 = ensure_table(kc, s2, p.desc[2], &pmd_next);
-    write_leaf(v, t3 + 8u * level_index(3, addr), pte, addr & ~(KC_PAGE_SIZE - 1u), false);
+    /* mutant 6: the page's slot is indexed with the level-2 bits (a copy of the line above) */
+    const uint32_t slot3 = KC_MUTANT(6) ? level_index(2, addr) : level_index(3, addr);
+    write_leaf(v, t3 + 8u * slot3, pte, addr & ~(KC_PAGE_SIZE - 1u), false);
   }
   ctr->pgd_next = pgd_next;
   ctr->pud_next = pud_next;

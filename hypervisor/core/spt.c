@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include "core/mutant.h"
+
 #define TABLE_ADDR_MASK 0x0000FFFFFFFFF000ull
 #define ROOT_ENTRIES 1024u
 
@@ -70,7 +72,8 @@ enum kc_status kc_spt_map(const struct kcore* kc, uint32_t cbndx, uint32_t index
   const uint64_t t2 = ensure_table(kc, p.s1, p.d1, &pgd_next);
   const uint64_t s2 = t2 + 8u * kc_pmd_index(addr);
   const uint64_t t3 = ensure_table(kc, s2, kc_rd64(s2), &pmd_next);
-  const uint64_t s3 = t3 + 8u * kc_pte_index(addr);
+  /* mutant 30: the level-3 slot is indexed with the level-2 bits */
+  const uint64_t s3 = t3 + 8u * (KC_MUTANT(30) ? kc_pmd_index(addr) : kc_pte_index(addr));
   const uint64_t old = kc_rd64(s3);
   if (old != pte) {
     if (old != 0) {

@@ -2,6 +2,7 @@
  * (core_doracle), initialize it on its first run or refresh it on re-entry (mapping the page the
  * host says it faulted on), then load it into the physical registers. */
 #include "core/cpu.h"
+#include "core/mutant.h"
 #include "core/vm.h"
 #include "core/vm_map.h"
 
@@ -53,7 +54,8 @@ static void first_run(const struct kcore* kc, uint32_t v, uint64_t vcpu, struct 
   plat_lock_acquire(info);
   const uint64_t at = search_load_info(kc_vm_boot_of(kc, v), pc);
   plat_lock_release(info);
-  if (at == 0) kc_halt(kc, "vcpu_run: the entry point lies in no loaded image");
+  /* mutant 21: the entry point is looked up but a miss is not refused */
+  if (at == 0 && !KC_MUTANT(21)) kc_halt(kc, "vcpu_run: the entry point lies in no loaded image");
   kc_clear_gprs(&c->regs);
   kc_reset_fp(&c->regs);
   c->states.pstate = plat_doracle(v, n + 1u);
@@ -101,7 +103,8 @@ static void switch_to_vm(const struct kcore* kc, uint32_t v, const struct kc_ctx
   kc_vm_el2_restore(&phys->regs, &c->regs, kc_vttbr(kc, v));
   kc_restore_sysregs(c, &phys->regs);
   kc_fpsimd_restore(&c->regs, &phys->regs);
-  kc_gprs_from_core(&c->regs, &phys->regs);
+  /* mutant 39: the vCPU's x0..x30 are not loaded: it runs with the host's */
+  if (!KC_MUTANT(39)) kc_gprs_from_core(&c->regs, &phys->regs);
   kc_timer_enable_traps(&phys->trap);
   kc_activate_traps(&phys->trap);
 }
@@ -133,7 +136,9 @@ enum kc_step kc_vcpu_run(const struct kcore* kc, uint64_t vmid) {
   const uint32_t info = kc_info_lock(&kc->cfg, v);
   plat_lock_acquire(info);
   struct kc_vm_state* vs = kc_vm_state_of(kc, v);
-  const bool ok = vs->state == KC_VM_VERIFIED && vs->vcpu_state[vcpu] == KC_VCPU_READY;
+  /* mutant 13: only the VM's state is checked: an unregistered vCPU runs */
+  const bool ok =
+      vs->state == KC_VM_VERIFIED && (vs->vcpu_state[vcpu] == KC_VCPU_READY || KC_MUTANT(13));
   if (ok) vs->vcpu_state[vcpu] = KC_VCPU_ACTIVE;
   plat_lock_release(info);
   if (!ok) kc_halt(kc, "vcpu_run: the VM is not VERIFIED or the vCPU not READY");

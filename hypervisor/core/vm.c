@@ -1,6 +1,7 @@
 /* VM info, SMMU context owners and shadow contexts at the addresses kc_layout gives. */
 #include "core/vm.h"
 
+#include "core/mutant.h"
 #include "core/s2pt.h"
 
 _Static_assert(sizeof(struct kc_vm_state) <= KC_PAGE_SIZE, "VS fits one page");
@@ -50,7 +51,9 @@ void kc_vm_init(const struct kcore* kc) {
     kc_zero_page(vminfo_page(kc, v, 1));
   }
   for (uint32_t i = 0; i < cfg->smmu_num; ++i) {
-    for (uint32_t cb = 0; cb < cfg->smmu_ctxt_banks; ++cb) kc_set_smmu_owner(kc, i, cb, KC_INVALID);
+    /* mutant 16: the owners are left as zeroed memory says: every bank is the host's */
+    const uint32_t free_bank = KC_MUTANT(16) ? KC_HOSTVISOR : KC_INVALID;
+    for (uint32_t cb = 0; cb < cfg->smmu_ctxt_banks; ++cb) kc_set_smmu_owner(kc, i, cb, free_bank);
   }
   const uint64_t n = ((uint64_t)cfg->max_vms + 1u) * cfg->vcpus_per_vm;
   for (uint64_t off = 0; off < n * KC_CTXT_SLOT; off += KC_PAGE_SIZE)

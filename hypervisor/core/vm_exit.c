@@ -2,6 +2,7 @@
  * guest's share hypercalls are handled in place and the VM resumes; anything else (another
  * hypercall, PSCI SYSTEM_OFF, an interrupt) saves the vCPU and returns to the host. */
 #include "core/cpu.h"
+#include "core/mutant.h"
 #include "core/pages.h"
 #include "core/s2pt.h"
 #include "core/vm.h"
@@ -22,7 +23,8 @@ static bool share_page(const struct kcore* kc, uint32_t vmid, uint64_t gfn, bool
   plat_lock_release(npt);
   uint64_t pfn = kc_phys_page(pte) >> KC_PAGE_SHIFT;
   if (pfn == 0) return true;
-  if (w.level == 2) pfn += gfn & (KC_PTRS_PER_TABLE - 1u);
+  /* mutant 23: inside a block the block's first frame is shared, not gfn's own */
+  if (w.level == 2 && !KC_MUTANT(23)) pfn += gfn & (KC_PTRS_PER_TABLE - 1u);
   plat_lock_acquire(KC_S2PAGE_ID);
   if (!revoke) {
     kc_grant_vm_page(kc, vmid, pfn);
@@ -40,7 +42,8 @@ static bool share_page(const struct kcore* kc, uint32_t vmid, uint64_t gfn, bool
  * to 2^52): runs of gfns the VM does not map change nothing and are passed in one go. */
 static bool share_loop(const struct kcore* kc, uint32_t vmid, uint64_t addr, uint64_t n,
                        bool revoke) {
-  const uint64_t g0 = addr >> KC_PAGE_SHIFT, end = g0 + n;
+  /* mutant 25: the range's end is taken as inclusive: one page more is shared */
+  const uint64_t g0 = addr >> KC_PAGE_SHIFT, end = g0 + n + (KC_MUTANT(25) ? 1u : 0u);
   for (uint64_t g = g0; g < end;) {
     const uint64_t next = kc_s2pt_next_mapped(kc, vmid, g, end);
     if (next > g) {
@@ -84,8 +87,9 @@ static void prep_exit_vm(const struct kcore* kc, uint32_t v, uint64_t vcpu, stru
   const uint32_t info = kc_info_lock(&kc->cfg, v);
   if (trap && hsr_ec == KC_ESR_EC_WFX) c->states.dirty = KC_DIRTY_PC_FLAG;
   if (trap && (hsr_ec == KC_ESR_EC_IABT_LOW || hsr_ec == KC_ESR_EC_DABT_LOW)) prep_abort(kc, v, c);
-  if (trap && hsr_ec == KC_ESR_EC_HVC64 &&
-      (c->regs.x[0] & 0xFFFFFFFFu) == KC_PSCI_0_2_FN_SYSTEM_OFF) {
+  /* mutant 15: the PSCI function id compared is SYSTEM_RESET's (0x84000009) */
+  const uint64_t psci_off = KC_MUTANT(15) ? 0x84000009u : KC_PSCI_0_2_FN_SYSTEM_OFF;
+  if (trap && hsr_ec == KC_ESR_EC_HVC64 && (c->regs.x[0] & 0xFFFFFFFFu) == psci_off) {
     plat_lock_acquire(info);
     kc_vm_state_of(kc, v)->state = KC_VM_POWEROFF;
     plat_lock_release(info);
@@ -104,7 +108,8 @@ static void switch_to_host(const struct kcore* kc, struct kc_cpu* cpu, struct kc
   const struct kc_ctxt* host = kc_ctxt_of(kc, KC_HOSTVISOR, id);
   kc_host_el2_restore(&phys->regs, kc_vttbr(kc, KC_HOSTVISOR));
   kc_restore_sysregs(host, &phys->regs);
-  kc_fpsimd_restore(&host->regs, &phys->regs);
+  /* mutant 40: the host's FP/SIMD registers are not restored: it sees the VM's */
+  if (!KC_MUTANT(40)) kc_fpsimd_restore(&host->regs, &phys->regs);
   kc_gprs_from_core(&host->regs, &phys->regs);
   cpu->cur_vmid = KC_HOSTVISOR;
   cpu->cur_vcpuid = (int32_t)id;
@@ -119,7 +124,8 @@ static bool dispatch_trap(const struct kcore* kc, struct kc_cpu* cpu, uint32_t v
   const uint64_t ec = (c->regs.esr_el2 >> KC_ESR_EC_SHIFT) & 63u;
   const char* why = 0;
   if (ec == KC_ESR_EC_SYS64) {
-    phys->regs.elr_el2 += 4u; /* pc-advance: skip the trapped instruction */
+    /* pc-advance: skip the trapped instruction (mutant 43: not skipped) */
+    if (!KC_MUTANT(43)) phys->regs.elr_el2 += 4u;
   } else if (ec == KC_ESR_EC_HVC64) {
     const uint64_t call = c->regs.x[0], size = c->regs.x[3];
     if (call != KC_HVC_KVM_SET_DESC_PFN && call != KC_HVC_KVM_UNSET_DESC_PFN) return true;
@@ -127,6 +133,8 @@ static bool dispatch_trap(const struct kcore* kc, struct kc_cpu* cpu, uint32_t v
     const uint64_t n = (size >> KC_PAGE_SHIFT) + ((size & (KC_PAGE_SIZE - 1u)) != 0);
     if (!share_loop(kc, v, c->regs.x[2], n, call == KC_HVC_KVM_UNSET_DESC_PFN))
       why = "revoke: the host's stage-2 pool is exhausted";
+  } else if (KC_MUTANT(44)) {
+    return true; /* mutant 44: a trap the dispatcher does not handle goes to the host */
   } else {
     why = "VM exit: a trap KCore does not handle";
   }
@@ -150,7 +158,8 @@ enum kc_step kc_vm_exit(const struct kcore* kc, uint64_t ec, uint64_t esr, const
 
   /* vm_exit_pre_process */
   const uint32_t v = cpu->cur_vmid;
-  const uint64_t vcpu = (uint64_t)cpu->cur_vcpuid;
+  /* mutant 41: the exit is saved into the VM's first vCPU, whichever vCPU ran */
+  const uint64_t vcpu = KC_MUTANT(41) ? 0 : (uint64_t)cpu->cur_vcpuid;
   struct kc_ctxt* c = kc_ctxt_of(kc, v, vcpu);
   kc_gprs_to_core(&c->regs, &phys->regs);
   kc_populate_fault(&c->regs, &phys->regs);

@@ -109,4 +109,23 @@ PY
   expect 2 "replay: bad --step-timeout" "$bin" replay --step-timeout soon "$crashed"
   one_line "bad step timeout"
 fi
+
+# mutants: bad arguments are one-line errors; one mutant killed, and the JSON report
+expect 2 "mutants: bad budget" "$bin" mutants --budget soon
+one_line "mutants bad budget"
+expect 2 "mutants: a target without mutants" "$bin" mutants --target model
+one_line "mutants model target"
+expect 2 "mutants: a library without a catalog" "$bin" mutants --target "lib:$plugin"
+one_line "mutants library without a catalog"
+expect 2 "mutants: unknown id" "$bin" mutants --only 9999
+one_line "mutants unknown id"
+expect 0 "mutants: one mutant killed" "$bin" mutants --only 11 --budget 20s --json "$tmp/m.json"
+python3 - "$tmp/m.json" <<'PY' && echo "ok: mutants json" || { echo "FAIL: mutants json"; fail=1; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+m, = r["mutants"]
+assert m["id"] == 11 and m["verdict"] == "killed" and m["shrunk_length"] >= 1, m
+assert r["score"]["killed"] == 1 and r["score"]["survived"] == 0, r["score"]
+PY
+expect 1 "mutants: a survivor fails the run" "$bin" mutants --only 7 --budget 1s --quiet
 exit $fail
