@@ -124,6 +124,24 @@ void kn_mem_reset(void) {
   kn_mem_clear_touched();
 }
 
+void kn_mem_release(void) {
+  kn_mem_reset();
+  for (size_t i = 0; i < n_spare; ++i) free(spare[i]);
+  for (size_t m = 0; m < FANOUT; ++m) {
+    if (!top[m]) continue;
+    for (size_t l = 0; l < FANOUT; ++l) free(top[m]->leaf[l]);
+    free(top[m]);
+    top[m] = NULL;
+  }
+  free(spare);
+  free(used);
+  free(touched);
+  spare = NULL;
+  used = NULL;
+  touched = NULL;
+  n_spare = cap_spare = cap_used = cap_touched = 0;
+}
+
 uint64_t kn_mem_pages(void) { return n_used; }
 
 uint64_t kn_mem_peek64(uint64_t pa) {

@@ -19,6 +19,9 @@ extern "C" {
 
 /* Frees every page: all of physical memory reads as zero again. */
 void kn_mem_reset(void);
+/* Frees everything the memory holds, its bookkeeping included (kn_mem_reset keeps freed pages
+ * for reuse): for a library that is about to be unloaded. Memory reads as zero afterwards. */
+void kn_mem_release(void);
 /* Pages allocated so far (4 KiB each). */
 uint64_t kn_mem_pages(void);
 /* Reads 8 bytes at pa without allocating; a page never touched reads as 0. pa must be 8-byte

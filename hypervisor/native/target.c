@@ -160,7 +160,7 @@ static void t_close(void* p) {
   struct kn_target* t = p;
   if (!t) return;
   kn_set_hooks(NULL);
-  kn_mem_reset();
+  kn_mem_release(); /* the library may be unloaded next: keep nothing */
   if (open_instance == t) open_instance = NULL;
   kn_export_free(t->exp);
   free(t);
