@@ -9,7 +9,9 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/corpus_phase.hpp"
 #include "harness/check.hpp"
+#include "harness/junit.hpp"
 
 namespace hypdiff::cli {
 
@@ -22,7 +24,10 @@ struct CheckArgs {
   std::string time;
   std::uint64_t seed = 1;
   std::string json;
+  std::string junit;
   std::string corpus = "corpus/found";
+  std::string regressions = "corpus/regression";
+  bool no_corpus_replay = false;
   int max_ops = 60;
   int max_vms = 3;
   int hostile = 100;
@@ -38,6 +43,24 @@ struct CheckArgs {
   bool quiet = false;
 };
 
+// One JUnit test case per distinct failure: its signature names it, its verdict fails it, and
+// its saved file and replay command are what a CI page shows.
+harness::JUnitCase junit_failure(const harness::FoundFailure& ff, const nlohmann::json& j) {
+  harness::JUnitCase c;
+  c.classname = "hypdiff.check.failure";
+  c.name = ff.failure.signature();
+  c.seconds = ff.shrink ? ff.shrink->seconds : 0;
+  std::string text = ff.failure.summary;
+  for (const auto& d : ff.failure.details) text += "\n" + d;
+  c.failure = harness::JUnitCase::Failed{ff.failure.summary,
+                                         harness::failure_class_name(ff.failure.cls), text};
+  if (j.contains("file") && j["file"].is_string()) {
+    const std::string f = j["file"].get<std::string>();
+    c.system_out = fmt::format("saved {}\nreplay: ./hypdiff replay {}", f, f);
+  }
+  return c;
+}
+
 }  // namespace
 
 Action add_check(CLI::App& app) {
@@ -49,12 +72,24 @@ Action add_check(CLI::App& app) {
   sub->add_option("--target", a->target, "target under test: " + harness::target_names_help());
   sub->add_option("--against", a->against,
                   "reference target (same names), or 'none' for property checks only");
-  auto* cases = sub->add_option("--cases", a->cases, "number of cases (default 1000)")
-                    ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 48));
-  sub->add_option("--time", a->time, "stop after this long (e.g. 60s, 5m, 2h)")->excludes(cases);
+  sub->add_option("--cases", a->cases, "number of cases (default 1000, or no limit with --time)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 48));
+  sub->add_option("--time", a->time,
+                  "stop after this long (e.g. 60s, 5m, 2h), the corpus phase included; with "
+                  "--cases, at whichever comes first");
   sub->add_option("--seed", a->seed, "seed; the same seed gives the same cases");
   sub->add_option("--json", a->json, "write a JSON report to FILE, or - for stdout");
-  sub->add_option("--corpus", a->corpus, "directory where shrunk failing cases are saved");
+  sub->add_option("--junit", a->junit, "write a JUnit XML report to FILE");
+  sub->add_option("--corpus", a->corpus,
+                  "directory of found cases: each is replayed first and must pass; shrunk "
+                  "failing cases are saved there");
+  auto* regressions =
+      sub->add_option("--regressions", a->regressions,
+                      "directory of regression cases, replayed first on their recorded "
+                      "pairings (default corpus/regression, skipped if absent)");
+  sub->add_flag("--no-corpus-replay", a->no_corpus_replay,
+                "explore only: skip replaying the regression and found cases")
+      ->excludes(regressions);
   sub->add_option("--max-ops", a->max_ops, "maximum operations per case")
       ->check(CLI::Range(1, 100000));
   sub->add_option("--max-vms", a->max_vms, "VMs each case tries to create")
@@ -77,9 +112,10 @@ Action add_check(CLI::App& app) {
   sub->add_option("--step-timeout", a->step_timeout, kStepTimeoutHelp);
   sub->add_flag("--quiet", a->quiet, "print only failures and the summary line");
 
-  return [a]() -> int {
+  return [a, regressions]() -> int {
     harness::CheckOptions opts;
     opts.cases = a->cases > 0 ? a->cases : 1000;
+    const bool regressions_given = regressions->count() > 0;
     if (!a->time.empty()) {
       const auto d = parse_duration(a->time);
       if (!d) {
@@ -88,7 +124,7 @@ Action add_check(CLI::App& app) {
         return kExitUsage;
       }
       opts.seconds = *d;
-      opts.cases = std::numeric_limits<std::uint64_t>::max();
+      if (a->cases == 0) opts.cases = std::numeric_limits<std::uint64_t>::max();
     }
     const auto st = parse_duration(a->shrink_time);
     if (!st) {
@@ -99,7 +135,16 @@ Action add_check(CLI::App& app) {
     if (!set_step_timeout(a->step_timeout, opts.run)) return kExitUsage;
     auto targets = make_targets(a->target, a->against, a->verify_export);
     if (!targets) return kExitUsage;
-    if (!json_target_writable(a->json)) return kExitUsage;
+    if (!json_target_writable(a->json) || !json_target_writable(a->junit)) return kExitUsage;
+    if (a->junit == "-") {
+      std::fprintf(stderr, "hypdiff: --junit: give a file name (stdout carries the text report)\n");
+      return kExitUsage;
+    }
+    if (regressions_given && !std::filesystem::is_directory(a->regressions)) {
+      std::fprintf(stderr, "hypdiff: --regressions: %s is not a directory\n",
+                   a->regressions.c_str());
+      return kExitUsage;
+    }
 
     opts.seed = a->seed;
     opts.gen.max_ops = a->max_ops;
@@ -114,12 +159,19 @@ Action add_check(CLI::App& app) {
     opts.run.integrity = !a->no_integrity;
     opts.run.confidentiality = !a->no_confidentiality;
 
+    const std::string started = harness::utc_timestamp();
     const bool tty = interactive();
     const bool to_stdout_json = a->json == "-";
     std::FILE* text = to_stdout_json ? stderr : stdout;
     if (!a->quiet) {
       fmt::print(text, "hypdiff check: {} against {}, seed {}\n", targets->target->name(),
                  targets->against_name(), a->seed);
+    }
+    CorpusPhase corpus_phase;
+    if (!a->no_corpus_replay) {
+      corpus_phase = run_corpus_phase(a->regressions, a->corpus, *targets, opts.run, text);
+      // The corpus phase is part of a --time budget: a pre-merge job has one deadline.
+      if (opts.seconds > 0) opts.seconds = std::max(opts.seconds - corpus_phase.seconds, 1e-3);
     }
     nlohmann::json failures = nlohmann::json::array();
     const auto found = [&](const harness::FoundFailure& ff) {
@@ -206,12 +258,38 @@ Action add_check(CLI::App& app) {
                           {"shrink_seconds", rep.shrink_seconds},
                           {"steps_per_second", sps},
                           {"coverage", coverage_json(rep.coverage)},
+                          {"corpus", corpus_json(corpus_phase)},
                           {"failures", failures}};
       for (std::size_t i = 0; i < rep.failures.size(); ++i)
         j["failures"][i]["duplicates"] = rep.failures[i].duplicates;
       if (!write_json(a->json, j)) return kExitUsage;
     }
-    return rep.failures.empty() ? kExitPass : kExitFail;
+    if (!a->junit.empty()) {
+      harness::JUnitSuite suite;
+      suite.name = fmt::format("hypdiff check {} against {}", targets->target->name(),
+                               targets->against_name());
+      suite.timestamp = started;
+      suite.hostname = host_name();
+      suite.seconds = corpus_phase.seconds + rep.seconds;
+      suite.properties = {
+          {"target", targets->target->name()},  {"against", targets->against_name()},
+          {"seed", std::to_string(a->seed)},    {"cases", std::to_string(rep.cases)},
+          {"steps", std::to_string(rep.steps)}, {"checks", std::to_string(rep.checks)}};
+      suite.cases = junit_cases(corpus_phase);
+      harness::JUnitCase explored;
+      explored.classname = "hypdiff.check";
+      explored.name = fmt::format("explore seed {}", a->seed);
+      explored.seconds = rep.seconds - rep.shrink_seconds;
+      explored.system_out =
+          fmt::format("{} cases, {} steps, {} checks, {} failing cases{}", rep.cases, rep.steps,
+                      rep.checks, rep.failing_cases,
+                      rep.coverage.gaps().empty() ? "" : "; never ended ok:" + rep.coverage.gaps());
+      suite.cases.push_back(std::move(explored));
+      for (std::size_t i = 0; i < rep.failures.size(); ++i)
+        suite.cases.push_back(junit_failure(rep.failures[i], failures[i]));
+      if (!write_text(a->junit, harness::junit_xml(suite))) return kExitUsage;
+    }
+    return rep.failures.empty() && corpus_phase.failed == 0 ? kExitPass : kExitFail;
   };
 }
 

@@ -20,5 +20,8 @@ Action add_check(CLI::App& app);
 Action add_replay(CLI::App& app);
 Action add_shrink(CLI::App& app);
 Action add_mutants(CLI::App& app);
+Action add_campaign(CLI::App& app);
+Action add_merge(CLI::App& app);
+Action add_report(CLI::App& app);
 
 }  // namespace hypdiff::cli

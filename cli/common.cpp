@@ -175,6 +175,31 @@ bool write_json(const std::string& where, const nlohmann::json& j) {
   return true;
 }
 
+bool write_text(const std::string& file, const std::string& text) {
+  const std::string tmp = file + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (f) f << text;
+    if (!f || !f.flush()) {
+      std::fprintf(stderr, "hypdiff: cannot write %s: %s\n", file.c_str(), std::strerror(errno));
+      std::remove(tmp.c_str());
+      return false;
+    }
+  }
+  if (std::rename(tmp.c_str(), file.c_str()) != 0) {
+    std::fprintf(stderr, "hypdiff: cannot write %s: %s\n", file.c_str(), std::strerror(errno));
+    std::remove(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
 bool json_target_writable(const std::string& where) {
   if (where.empty() || where == "-") return true;
   std::ofstream f(where, std::ios::app);

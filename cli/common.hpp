@@ -64,6 +64,11 @@ nlohmann::json coverage_json(const harness::Coverage& c);
 // Writes `j` to FILE or, for "-", to stdout. False (and a message) when the file cannot be
 // written.
 bool write_json(const std::string& where, const nlohmann::json& j);
+// Writes `text` to FILE through a temporary file and a rename, so a reader (a CI job collecting
+// reports) never sees half of it. False (and a message) on error.
+bool write_text(const std::string& file, const std::string& text);
+// This machine's name, for reports.
+std::string host_name();
 // Checks early that a --json FILE can be created, so a long run does not end in an error.
 bool json_target_writable(const std::string& where);
 

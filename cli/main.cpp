@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   hypdiff::cli::Action replay = hypdiff::cli::add_replay(app);
   hypdiff::cli::Action shrink = hypdiff::cli::add_shrink(app);
   hypdiff::cli::Action mutants = hypdiff::cli::add_mutants(app);
+  hypdiff::cli::Action campaign = hypdiff::cli::add_campaign(app);
+  hypdiff::cli::Action merge = hypdiff::cli::add_merge(app);
+  hypdiff::cli::Action report = hypdiff::cli::add_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -37,6 +40,9 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("replay")) return replay();
     if (app.got_subcommand("shrink")) return shrink();
     if (app.got_subcommand("mutants")) return mutants();
+    if (app.got_subcommand("campaign")) return campaign();
+    if (app.got_subcommand("merge")) return merge();
+    if (app.got_subcommand("report")) return report();
   } catch (const hypdiff::model::ModelBug& e) {
     std::fprintf(stderr, "hypdiff: internal error (a bug in hypdiff, please report): %s\n",
                  e.what());

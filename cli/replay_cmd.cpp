@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "corpus/case_file.hpp"
+#include "harness/corpus_replay.hpp"
 
 namespace hypdiff::cli {
 
@@ -25,21 +26,6 @@ struct ReplayArgs {
   bool verify_export = false;
   std::string step_timeout = "10s";
 };
-
-// "" when the run reproduces the expectation, else what differs.
-std::string mismatch(const corpus::Expectation& e, const harness::CaseResult& r) {
-  const std::string got = r.failure ? harness::failure_class_name(r.failure->cls) : "pass";
-  if (got != e.verdict) return "recorded " + e.verdict + ", got " + got;
-  if (!r.failure) return "";
-  if (e.step && static_cast<std::size_t>(*e.step) != r.failure->step)
-    return fmt::format("recorded step {}, got step {}", *e.step, r.failure->step);
-  const std::optional<std::int64_t> p =
-      r.failure->principal
-          ? std::optional<std::int64_t>(static_cast<std::int64_t>(*r.failure->principal))
-          : std::nullopt;
-  if (e.principal != p) return "the failure concerns a different principal";
-  return "";
-}
 
 }  // namespace
 
@@ -116,7 +102,7 @@ Action add_replay(CLI::App& app) {
     }
     std::string differs;
     if (same_setup) {
-      differs = mismatch(*file.expect, r);
+      differs = harness::expectation_mismatch(*file.expect, r);
       fmt::print(text, "{}\n",
                  differs.empty() ? "matches the recorded verdict"
                                  : "differs from the recorded verdict: " + differs);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Exit codes and error lines of the hypdiff CLI (documented in README.md).
-# Usage: cli_test.sh PATH/TO/hypdiff PATH/TO/model-plugin.so
+# Usage: cli_test.sh PATH/TO/hypdiff PATH/TO/model-plugin.so SOURCE-DIR
 set -u
 bin=$1
 plugin=$2
+src=$3
 fail=0
 expect() {  # expected-exit description command...
   local want=$1 what=$2
@@ -46,7 +47,6 @@ expect 2 "check: bad flag" "$bin" check --frobnicate
 one_line "bad flag"
 expect 2 "check: bad duration" "$bin" check --time 10parsecs
 one_line "bad duration"
-expect 2 "check: --cases with --time" "$bin" check --cases 3 --time 1s
 expect 0 "check: intended against intended passes" "$bin" check --target model:intended --cases 200 --seed 4 --quiet
 expect 1 "check: literal against intended fails" "$bin" check --target model:literal --against model:intended --cases 300 --seed 1 --max-failures 2 --corpus "$tmp/found" --json "$tmp/check.json"
 python3 - "$tmp/check.json" <<'PY' && echo "ok: check json" || { echo "FAIL: check json"; fail=1; }
@@ -74,6 +74,46 @@ expect 2 "replay: malformed case" "$bin" replay "$tmp/bad.case"
 one_line "malformed case"
 echo "$LAST_OUT" | grep -q "bad.case:2:" || { echo "FAIL: malformed case error has no line: $LAST_OUT"; fail=1; }
 expect 2 "replay --expect on another pairing" "$bin" replay --expect --target model "$tmp/shrunk.case" --against none
+
+# pre-merge mode: the corpus first, then a bounded, deterministic exploration; JUnit XML
+mkdir -p "$tmp/empty" "$tmp/empty-reg"
+expect 0 "check: regressions reproduce, then explore" "$bin" check --target model:intended --cases 30 --seed 4 --regressions "$src/corpus/regression" --corpus "$tmp/empty" --junit "$tmp/pm.xml"
+echo "$LAST_OUT" | grep -Eq "corpus: ([0-9]+) of \1 regression cases reproduce" || { echo "FAIL: corpus summary line: $LAST_OUT"; fail=1; }
+python3 - "$tmp/pm.xml" "$src/corpus/regression" <<'PY' && echo "ok: junit report" || { echo "FAIL: junit report"; fail=1; }
+import os, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suite = root.find("testsuite")
+cases = suite.findall("testcase")
+reg = [c for c in cases if c.get("classname") == "hypdiff.corpus.regression"]
+n = len([f for f in os.listdir(sys.argv[2]) if f.endswith(".case")])
+assert len(reg) == n and n >= 5, (len(reg), n)
+assert [c.get("name") for c in reg] == sorted(f for f in os.listdir(sys.argv[2]) if f.endswith(".case"))
+assert not any(c.find("failure") is not None for c in cases)
+assert int(suite.get("tests")) == len(cases) == n + 1 and suite.get("failures") == "0"
+props = {p.get("name"): p.get("value") for p in suite.find("properties")}
+assert props["seed"] == "4" and props["cases"] == "30", props
+PY
+expect 1 "check: the found cases are replayed first" "$bin" check --target model:literal --against model:intended --cases 1 --seed 99 --regressions "$tmp/empty-reg" --corpus "$tmp/found" --junit "$tmp/found.xml" --quiet
+python3 - "$tmp/found.xml" <<'PY' && echo "ok: junit failure for a found case" || { echo "FAIL: junit found case"; fail=1; }
+import sys, xml.etree.ElementTree as ET
+cases = ET.parse(sys.argv[1]).getroot().find("testsuite").findall("testcase")
+found = [c for c in cases if c.get("classname") == "hypdiff.corpus.found"]
+assert found and all(c.find("failure") is not None for c in found), found
+assert all(c.find("failure").get("message").startswith("still fails") for c in found)
+PY
+expect 0 "check: found cases pass once the bug is gone" "$bin" check --target model:intended --against model:intended --cases 1 --corpus "$tmp/found" --quiet
+echo "$LAST_OUT" | grep -Eq "corpus: 0 of 0 regression cases reproduce their recorded verdicts, ([1-9][0-9]*) of \1 found cases pass" || { echo "FAIL: found summary: $LAST_OUT"; fail=1; }
+mkdir -p "$tmp/badreg" && cp "$tmp/bad.case" "$tmp/badreg/"
+expect 1 "check: a broken regression case fails the run" "$bin" check --target model:intended --cases 1 --regressions "$tmp/badreg" --corpus "$tmp/empty" --quiet
+echo "$LAST_OUT" | grep -q "FAIL regression case .*bad.case" || { echo "FAIL: broken regression line: $LAST_OUT"; fail=1; }
+expect 2 "check: --regressions not a directory" "$bin" check --cases 1 --regressions "$tmp/none-dir"
+one_line "--regressions not a directory"
+expect 2 "check: --junit to stdout" "$bin" check --cases 1 --junit -
+one_line "--junit -"
+expect 2 "check: --junit unwritable" "$bin" check --cases 1 --junit /nonexistent-dir/x.xml
+a=$("$bin" check --target model:intended --time 60s --cases 40 --seed 5 --no-corpus-replay --json - 2>/dev/null | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["cases"], r["steps"], r["checks"])')
+b=$("$bin" check --target model:intended --time 60s --cases 40 --seed 5 --no-corpus-replay --json - 2>/dev/null | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["cases"], r["steps"], r["checks"])')
+[ -n "$a" ] && [ "$a" = "$b" ] && [ "${a%% *}" = 40 ] && echo "ok: --time with --cases is deterministic" || { echo "FAIL: determinism: '$a' vs '$b'"; fail=1; }
 
 # targets in shared libraries
 expect 2 "check: missing target library" "$bin" check --target lib:"$tmp/none.so" --cases 1

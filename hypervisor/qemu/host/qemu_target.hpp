@@ -1,0 +1,98 @@
+// KCore at EL2 in QEMU as a harness Target (docs/qemu.md, "The QEMU target"): host hypercalls
+// run for real through the ring; the oracle answers come from the case (the doracle streams
+// and the other CPUs' events are asked for by EL2 while a step runs, the Parameters are written
+// into the oracle table at reset); the abstract state is the native target's export
+// (hypervisor/native/export.c, unchanged) over a mirror of the machine's memory: after each
+// step the pages EL2 reached (its step log) and the register file are copied from the shared
+// mapping into the native platform's simulated memory, at the same spec addresses.
+//
+// The mirror is the native platform's memory, one per process: while a QemuTarget lives, do not
+// run a native target in the same process (run them one after the other). Not thread safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/target.hpp"
+#include "qemu/host/qemu_machine.hpp"
+
+struct kn_export;
+
+namespace hypdiff::qemu {
+
+class QemuTarget final : public harness::Target {
+ public:
+  // `options.config` is ignored: each reset's MachineConfig decides (with el2_base =
+  // HQ_EL2_BASE); a different configuration starts a fresh QEMU.
+  explicit QemuTarget(QemuOptions options = {}, bool soft_reset = true);
+  ~QemuTarget() override;
+  QemuTarget(const QemuTarget&) = delete;
+  QemuTarget& operator=(const QemuTarget&) = delete;
+
+  std::string name() const override { return "qemu"; }
+  std::string describe() const override;
+  // Throws harness::TargetError for a configuration QEMU's memory cannot hold, a failure of
+  // QEMU itself, or oracle answers the table cannot hold.
+  void reset(const model::MachineConfig& cfg, model::OraclePtr oracle) override;
+  // Host hypercalls only for now; every other operation is a TargetError "qemu target: <kind>
+  // is not realized yet".
+  model::StepKind step(const model::Op& op) override;
+  const model::RData& state() const override { return d_; }
+
+  QemuMachine* machine() { return machine_.get(); }
+  // For checking the mirror: after each step also copy every resident page afresh, take the
+  // full export and require that it equals the state the step log and the incremental export
+  // gave (a TargetError saying so, otherwise). Slow.
+  void set_verify_export(bool on) { verify_export_ = on; }
+  // Tests: called on each page copied into the mirror (spec address, the copy) before the
+  // export reads it, so that a test can plant a difference the comparison must catch.
+  using PageHook = std::function<void(uint64_t pa, uint8_t* page)>;
+  void set_page_hook(PageHook hook) { page_hook_ = std::move(hook); }
+  // How the last reset brought the mirror up to date: pages copied.
+  uint64_t last_reset_pages() const { return last_reset_pages_; }
+  // Where the time goes (seconds since construction), for qemu_target_bench.
+  struct Stats {
+    double machine_reset = 0;  // QemuMachine's reset or soft reset
+    double hypercalls = 0;     // QemuMachine::hvc, EL2's asks included
+    double exports = 0;        // mirror copies and the native export, resets included
+    uint64_t asks = 0;         // EL2's questions answered
+    uint64_t events = 0;       // other-CPU events EL2 replayed
+    uint64_t pages_copied = 0;
+    std::vector<float> hypercall_us;  // each hypercall's time
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  void copy_page(uint64_t index);
+  void full_sync();
+  void sync_step();
+  void write_params();
+  uint64_t answer(hq_plat& p);
+  void export_state(bool full);
+  [[noreturn]] void machine_failed(const std::exception& e);
+
+  QemuOptions options_;
+  bool soft_reset_;
+  std::unique_ptr<QemuMachine> machine_;
+  std::optional<model::MachineConfig> cfg_;
+  kc_config kcfg_{};
+  uint32_t curid_ = 0;
+  model::OraclePtr oracle_;
+  model::RData base_;
+  model::RData d_;
+  kn_export* exp_ = nullptr;
+  uint64_t log_length_ = 0;
+  bool need_full_sync_ = true;
+  std::vector<uint64_t> synced_;  // pages copied since the last full sync (RAM page indices)
+  std::vector<uint8_t> synced_mark_;
+  PageHook page_hook_;
+  uint64_t last_reset_pages_ = 0;
+  Stats stats_;
+  bool verify_export_ = false;
+};
+
+}  // namespace hypdiff::qemu

@@ -1,0 +1,148 @@
+/* The QEMU target's physical memory map and the structures the harness shares with the machine
+ * through the memory-backend file (docs/qemu.md). Included by the EL2 platform, the EL1 host
+ * agent (both freestanding AArch64) and the harness (C++ on the host), so: plain C, fixed-width
+ * fields, no pointers. Addresses are guest physical; the harness's file offset of physical
+ * address pa is pa - HQ_RAM_BASE. */
+#ifndef HYPDIFF_QEMU_LAYOUT_H
+#define HYPDIFF_QEMU_LAYOUT_H
+
+#include <stdint.h>
+
+/* QEMU virt: RAM starts at 1 GiB; we give it 2 GiB (-m 2048M). */
+#define HQ_RAM_BASE 0x40000000ull
+#define HQ_RAM_SIZE 0x80000000ull
+#define HQ_RAM_END (HQ_RAM_BASE + HQ_RAM_SIZE)
+
+/* Spec physical addresses below 512 MiB (host RAM, 2..32 MiB by default; pfn 0 and the SMMU
+ * windows are never memory) live in QEMU RAM at HQ_RAM_BASE + pa: QEMU virt has flash and
+ * devices there. KCore's own memory (el2_base) is identity mapped. */
+#define HQ_SPEC_WINDOW 0x20000000ull
+#define HQ_EL2_IMAGE 0x60000000ull /* the EL2 ELF (kcore.elf), < 4 MiB */
+
+/* The host agent: one 2 MiB block of RAM, seen by the agent (EL1, stage-1 MMU off) at
+ * intermediate physical address HQ_AGENT_IPA through a stage-2 block entry the platform adds
+ * under root entry 1 of the host's table, which KCore never uses (host mappings stay below
+ * 16 MiB). The command ring is in the same block. */
+#define HQ_AGENT_PA 0x60400000ull
+#define HQ_AGENT_IPA 0x8000000000ull /* 512 GiB: root (level 0) index 1 */
+#define HQ_AGENT_SIZE 0x200000ull
+#define HQ_AGENT_STACK_TOP 0xF0000ull /* offset in the block */
+#define HQ_RING_OFFSET 0x100000ull
+#define HQ_RING_PA (HQ_AGENT_PA + HQ_RING_OFFSET)
+#define HQ_RING_IPA (HQ_AGENT_IPA + HQ_RING_OFFSET)
+
+/* EL2's persistent page (struct hq_plat), the kcore handle, the agent's stage-2 tables and the
+ * oracle table. Not in the ELF, so that QEMU's reload of the ELF on system_reset keeps them. */
+#define HQ_PLAT_PA 0x60600000ull
+#define HQ_KCORE_PA 0x60601000ull
+#define HQ_AGENT_L1_PA 0x60602000ull
+#define HQ_AGENT_L2_PA 0x60603000ull
+#define HQ_ORACLE_PA 0x60610000ull
+/* The host CPU's physical register file (struct kc_cpu_regs, what plat_cpu_regs returns): at a
+ * fixed page so that the harness's export reads it (boot.S saves x0..x30 here on a trap). */
+#define HQ_REGS_PA 0x60604000ull
+
+/* The touch log: every page EL2 reaches through plat_phys since the harness last cleared it
+ * (what a reset must put back). Outside the snapshot: the harness manages it. */
+#define HQ_TOUCH_PA 0x60800000ull
+#define HQ_TOUCH_BITMAP_PA 0x60801000ull /* one bit per RAM page: 64 KiB */
+#define HQ_TOUCH_LIST_PA 0x60811000ull   /* page indices (pa - HQ_RAM_BASE) / 4096 */
+#define HQ_TOUCH_CAP 65536u
+/* The step log: the same record, but the harness empties it after every export (the touch log
+ * keeps every page since the reset, once): the pages that may have changed since the last
+ * export. Same layout as the touch log, at HQ_STEP_PA. */
+#define HQ_STEP_PA 0x60900000ull
+#define HQ_STEP_BITMAP_PA 0x60901000ull
+#define HQ_STEP_LIST_PA 0x60911000ull
+
+/* KCore's private memory (kc_config.el2_base): 1.5 GiB into RAM; 550 MiB for 15 VMs. */
+#define HQ_EL2_BASE 0x80000000ull
+
+#define HQ_UART_PA 0x09000000ull /* PL011 */
+
+/* ---- the EL2 page ---- */
+#define HQ_MAGIC_BOOTED 0x4B434F5245424F4Full /* "KCOREBOO" */
+#define HQ_PANIC_TEXT 256
+#define HQ_MAX_EVENTS 64u
+#define HQ_ORACLE_V 32u   /* principals with a stream in the oracle table */
+#define HQ_ORACLE_N 1024u /* values per stream */
+
+struct hq_plat {
+  uint64_t booted;  /* HQ_MAGIC_BOOTED once kc_boot ran: a reset with restored RAM skips it */
+  uint64_t cfg_set; /* 1: boot with `cfg` (the harness wrote it); 0: kc_config_default */
+  volatile uint64_t panicked; /* 1: EL2 stopped; panic_text says why */
+  volatile uint64_t boots;    /* EL2 entries since the file was created */
+  char panic_text[HQ_PANIC_TEXT];
+  uint64_t cfg[64]; /* struct kc_config, when cfg_set (kept opaque for the agent's sake) */
+  /* Soft reset (docs/qemu.md): EL2 sets `parked` and spins until the harness, having restored
+   * RAM, sets `go`; then it restarts at _start. Offsets fixed for boot.S. */
+  volatile uint64_t parked; /* offset 800 */
+  volatile uint64_t go;     /* offset 808 */
+  /* The spec's log length (docs/qemu.md, "Oracle answers and the log"): the harness writes
+   * log_base and zeroes the step counters before each step; EL2 counts its query points (a
+   * first lock acquisition, or sections a no-op loop passes) and the other CPUs' events it
+   * applied. */
+  uint64_t log_base;
+  volatile uint64_t step_sections, step_injected;
+  /* The smallest log length >= log_base with other-CPU events (UINT64_MAX: none). EL2 asks
+   * for the events at a query point at or past it. */
+  volatile uint64_t next_event;
+  /* Asking the harness (it services asks while it waits for a command): EL2 writes kind and
+   * arguments, then pending = 1, and spins until the harness has written value and pending = 0.
+   * ask_streams = 1: the doracle streams are asked for instead of read from the table. */
+  volatile uint64_t ask_streams;
+  volatile uint64_t ask_pending;
+  uint64_t ask_kind, ask_a, ask_b;
+  volatile uint64_t ask_value;
+  uint64_t event_addr[HQ_MAX_EVENTS]; /* HQ_ASK_EVENTS: OMAP_HOST addresses, oldest first */
+  /* With ask_streams: the oracle table's data[v][i] (stream 0) and core[v][i] (stream 1) hold
+   * the stream's value n = win_base + i for i < win_count; EL2 asks for the others, and the
+   * harness answers by filling a new window from n (one round trip per window, not per value). */
+  uint64_t win_base[2][HQ_ORACLE_V];
+  uint64_t win_count[2][HQ_ORACLE_V];
+};
+
+/* What EL2 asks. EVENTS(now): value = how many events are in event_addr; the harness also sets
+ * next_event past now. NEXT(now): value = the smallest scheduled log length >= now. */
+enum hq_ask { HQ_ASK_DATA = 1, HQ_ASK_CORE = 2, HQ_ASK_EVENTS = 3, HQ_ASK_NEXT = 4 };
+
+struct hq_touch {
+  volatile uint64_t count;    /* entries in the list */
+  volatile uint64_t overflow; /* 1: the list filled up; the harness scans instead */
+};
+
+/* ---- the command ring (in the agent's block) ---- */
+#define HQ_RING_SLOTS 64u
+/* PARK: the agent's `hvc #1`, which EL2 takes as "park for a soft reset" (never returns). */
+enum hq_cmd { HQ_CMD_NOP = 0, HQ_CMD_HOST_HVC = 1, HQ_CMD_PARK = 2 };
+enum hq_status { HQ_STATUS_OK = 0, HQ_STATUS_UNDEFINED = 1, HQ_STATUS_BAD_COMMAND = 2 };
+
+struct hq_slot {
+  uint64_t cmd;    /* enum hq_cmd */
+  uint64_t status; /* enum hq_status, written by the agent */
+  uint64_t x[31];  /* HOST_HVC: x0..x30 at the hvc, replaced by x0..x30 after it */
+  uint64_t pad;
+};
+
+struct hq_ring {
+  volatile uint64_t ready;      /* the agent sets 1 when it polls; the harness clears it */
+  volatile uint64_t head;       /* commands posted (the harness increments) */
+  volatile uint64_t tail;       /* commands done (the agent increments) */
+  volatile uint64_t hvc_status; /* EL2: the kc_step of the last hypercall */
+  struct hq_slot slot[HQ_RING_SLOTS];
+};
+
+/* ---- the oracle table (EL2 reads it; the harness fills it) ---- */
+#define HQ_ORACLE_VCPUS 256u
+
+struct hq_oracle {
+  uint64_t data[HQ_ORACLE_V][HQ_ORACLE_N]; /* doracle(v)(n) */
+  uint64_t core[HQ_ORACLE_V][HQ_ORACLE_N]; /* core_doracle(v)(n) */
+  uint64_t shared_kvm[256];
+  uint64_t shared_vcpu[HQ_ORACLE_V][HQ_ORACLE_VCPUS];
+  uint64_t reg_desc[128];
+  uint64_t verify_img[256];
+  uint64_t decrypt_gp_count, decrypt_sys_count;
+};
+
+#endif
