@@ -6,20 +6,42 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/hana/accessors.hpp>
+#include <boost/hana/adapt_struct.hpp>
+#include <boost/hana/first.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/length.hpp>
+#include <boost/hana/second.hpp>
+#include <boost/hana/string.hpp>
 #include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string_view>
+#include <type_traits>
 
 #include "campaign/coverage_json.hpp"
 #include "campaign/records.hpp"
+
+// The fields of the records, journaled under their names (but `cls` as "class") and read in this
+// order (a record missing two fields is reported as missing the first). A field added to one of
+// these structs must be added here too; field_count below checks it.
+BOOST_HANA_ADAPT_STRUCT(hypdiff::campaign::Config, target, against, seed, shard_index, shard_count,
+                        batch_cases, max_ops, max_vms, hostile, step_timeout, hypdiff_version);
+BOOST_HANA_ADAPT_STRUCT(hypdiff::campaign::Batch, batch, worker, cases, steps, checks,
+                        failing_cases, seconds, at, coverage);
+BOOST_HANA_ADAPT_STRUCT(hypdiff::campaign::FailureEntry, signature, cls, principal, field, handler,
+                        op, summary, details, case_file, length, original_length, batch, case_seed,
+                        at);
+BOOST_HANA_ADAPT_STRUCT(hypdiff::campaign::WorkerCrash, worker, batch, reason, at);
 
 namespace hypdiff::campaign {
 namespace {
 
 using nlohmann::json;
+namespace hana = boost::hana;
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -30,143 +52,122 @@ const json& field(const json& j, const char* name) {
   if (it == j.end()) throw BadRecord(fmt::format("missing field '{}'", name));
   return *it;
 }
-std::string get_string(const json& j, const char* name) {
-  const json& v = field(j, name);
-  if (!v.is_string()) throw BadRecord(fmt::format("field '{}' must be a string", name));
-  return v.get<std::string>();
-}
-std::uint64_t get_u64(const json& j, const char* name) {
-  const json& v = field(j, name);
-  if (!v.is_number_unsigned())
-    throw BadRecord(fmt::format("field '{}' must be an unsigned integer", name));
-  return v.get<std::uint64_t>();
-}
-int get_int(const json& j, const char* name) {
-  const json& v = field(j, name);
-  if (!v.is_number_integer()) throw BadRecord(fmt::format("field '{}' must be an integer", name));
-  const auto n = v.get<std::int64_t>();
-  if (n < INT_MIN || n > INT_MAX) throw BadRecord(fmt::format("field '{}' is out of range", name));
-  return static_cast<int>(n);
-}
-double get_double(const json& j, const char* name) {
-  const json& v = field(j, name);
-  if (!v.is_number()) throw BadRecord(fmt::format("field '{}' must be a number", name));
-  return v.get<double>();
-}
-std::vector<std::string> get_strings(const json& j, const char* name) {
-  const json& v = field(j, name);
-  std::vector<std::string> out;
-  if (!v.is_array()) throw BadRecord(fmt::format("field '{}' must be an array", name));
-  for (const auto& e : v) {
-    if (!e.is_string()) throw BadRecord(fmt::format("field '{}' must hold strings", name));
-    out.push_back(e.get<std::string>());
+
+// Field `name` of `j` as a T; BadRecord naming the field when it is missing or not a T.
+template <class T>
+T field_as(const json& j, const std::string& name) {
+  const json& v = field(j, name.c_str());
+  const auto bad = [&](const char* why) {
+    return BadRecord(fmt::format("field '{}' {}", name, why));
+  };
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!v.is_string()) throw bad("must be a string");
+    return v.get<std::string>();
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    if (!v.is_array()) throw bad("must be an array");
+    T out;
+    for (const auto& e : v) {
+      if (!e.is_string()) throw bad("must hold strings");
+      out.push_back(e.get<std::string>());
+    }
+    return out;
+  } else if constexpr (std::is_same_v<T, int>) {
+    if (!v.is_number_integer()) throw bad("must be an integer");
+    const auto n = v.get<std::int64_t>();
+    if (n < INT_MIN || n > INT_MAX) throw bad("is out of range");
+    return static_cast<int>(n);
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (!v.is_number()) throw bad("must be a number");
+    return v.get<double>();
+  } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+    if (!v.is_number_unsigned()) throw bad("must be an unsigned integer");
+    return v.get<std::uint64_t>();
+  } else if constexpr (std::is_same_v<T, harness::Coverage>) {
+    try {
+      return coverage_from_json(v);
+    } catch (const std::invalid_argument& e) {
+      throw BadRecord(e.what());
+    }
+  } else {
+    static_assert(sizeof(T) == 0, "journal: no JSON form for this field type");
   }
-  return out;
+}
+
+// How many members aggregate T has: the most initializers T{...} takes. Guards the lists above.
+struct AnyValue {
+  template <class T>
+  operator T() const;
+};
+template <class T, class... Given>
+constexpr std::size_t field_count() {
+  if constexpr (requires { T{Given{}..., AnyValue{}}; }) {
+    return field_count<T, Given..., AnyValue>();
+  } else {
+    return sizeof...(Given);
+  }
+}
+template <class T>
+constexpr bool all_fields_listed = field_count<T>() ==
+                                   decltype(hana::length(hana::accessors<T>()))::value;
+static_assert(all_fields_listed<Config> && all_fields_listed<Batch> &&
+              all_fields_listed<FailureEntry> && all_fields_listed<WorkerCrash>);
+
+// A member's name in JSON: its own, except where that is a C++ keyword.
+std::string json_name(std::string_view member) {
+  return std::string(member == "cls" ? "class" : member);
+}
+
+template <class T>
+json value_to_json(const T& v) {
+  if constexpr (std::is_same_v<T, harness::Coverage>) {
+    return coverage_to_json(v);
+  } else {
+    return v;
+  }
+}
+
+// Every field of `r` under its name; with "type" when the record is a journal line.
+template <class T>
+json record_to_json(const T& r, const char* type) {
+  json j = json::object();
+  if (type) j["type"] = type;
+  hana::for_each(hana::accessors<T>(), [&](auto pair) {
+    j[json_name(hana::to<const char*>(hana::first(pair)))] = value_to_json(hana::second(pair)(r));
+  });
+  return j;
+}
+
+template <class T>
+T record_from_json(const json& j) {
+  T r;
+  hana::for_each(hana::accessors<T>(), [&](auto pair) {
+    auto& member = hana::second(pair)(r);
+    member = field_as<std::decay_t<decltype(member)>>(
+        j, json_name(hana::to<const char*>(hana::first(pair))));
+  });
+  return r;
 }
 
 }  // namespace
 
-json config_to_json(const Config& c) {
-  return {{"target", c.target},
-          {"against", c.against},
-          {"seed", c.seed},
-          {"shard_index", c.shard_index},
-          {"shard_count", c.shard_count},
-          {"batch_cases", c.batch_cases},
-          {"max_ops", c.max_ops},
-          {"max_vms", c.max_vms},
-          {"hostile", c.hostile},
-          {"step_timeout", c.step_timeout},
-          {"hypdiff_version", c.hypdiff_version}};
-}
+json config_to_json(const Config& c) { return record_to_json(c, nullptr); }
 
 Config config_from_json(const json& j) {
   if (!j.is_object()) throw BadRecord("field 'config' must be an object");
-  Config c;
-  c.target = get_string(j, "target");
-  c.against = get_string(j, "against");
-  c.seed = get_u64(j, "seed");
-  c.shard_index = get_u64(j, "shard_index");
-  c.shard_count = get_u64(j, "shard_count");
-  c.batch_cases = get_u64(j, "batch_cases");
-  c.max_ops = get_int(j, "max_ops");
-  c.max_vms = get_int(j, "max_vms");
-  c.hostile = get_int(j, "hostile");
-  c.step_timeout = get_double(j, "step_timeout");
-  c.hypdiff_version = get_string(j, "hypdiff_version");
+  const Config c = record_from_json<Config>(j);
   if (c.shard_count == 0 || c.shard_index >= c.shard_count)
     throw BadRecord(fmt::format("bad shard {}/{}", c.shard_index, c.shard_count));
   if (c.batch_cases == 0) throw BadRecord("batch_cases must be positive");
   return c;
 }
 
-json batch_to_json(const Batch& b) {
-  return {{"type", "batch"},
-          {"batch", b.batch},
-          {"worker", b.worker},
-          {"cases", b.cases},
-          {"steps", b.steps},
-          {"checks", b.checks},
-          {"failing_cases", b.failing_cases},
-          {"seconds", b.seconds},
-          {"at", b.at},
-          {"coverage", coverage_to_json(b.coverage)}};
-}
+json batch_to_json(const Batch& b) { return record_to_json(b, "batch"); }
+Batch batch_from_json(const json& j) { return record_from_json<Batch>(j); }
 
-Batch batch_from_json(const json& j) {
-  Batch b;
-  b.batch = get_u64(j, "batch");
-  b.worker = get_int(j, "worker");
-  b.cases = get_u64(j, "cases");
-  b.steps = get_u64(j, "steps");
-  b.checks = get_u64(j, "checks");
-  b.failing_cases = get_u64(j, "failing_cases");
-  b.seconds = get_double(j, "seconds");
-  b.at = get_double(j, "at");
-  try {
-    b.coverage = coverage_from_json(field(j, "coverage"));
-  } catch (const BadRecord&) {
-    throw;
-  } catch (const std::invalid_argument& e) {
-    throw BadRecord(e.what());
-  }
-  return b;
-}
-
-json failure_to_json(const FailureEntry& f) {
-  return {{"type", "failure"},
-          {"signature", f.signature},
-          {"class", f.cls},
-          {"principal", f.principal},
-          {"field", f.field},
-          {"handler", f.handler},
-          {"op", f.op},
-          {"summary", f.summary},
-          {"details", f.details},
-          {"case_file", f.case_file},
-          {"length", f.length},
-          {"original_length", f.original_length},
-          {"batch", f.batch},
-          {"case_seed", f.case_seed},
-          {"at", f.at}};
-}
+json failure_to_json(const FailureEntry& f) { return record_to_json(f, "failure"); }
 
 FailureEntry failure_from_json(const json& j) {
-  FailureEntry f;
-  f.signature = get_string(j, "signature");
-  f.cls = get_string(j, "class");
-  f.principal = get_string(j, "principal");
-  f.field = get_string(j, "field");
-  f.handler = get_string(j, "handler");
-  f.op = get_string(j, "op");
-  f.summary = get_string(j, "summary");
-  f.details = get_strings(j, "details");
-  f.case_file = get_string(j, "case_file");
-  f.length = get_u64(j, "length");
-  f.original_length = get_u64(j, "original_length");
-  f.batch = get_u64(j, "batch");
-  f.case_seed = get_u64(j, "case_seed");
-  f.at = get_double(j, "at");
+  const FailureEntry f = record_from_json<FailureEntry>(j);
   if (f.signature.empty()) throw BadRecord("field 'signature' is empty");
   if (f.case_file.empty() || f.case_file.front() == '/' ||
       f.case_file.find("..") != std::string::npos)
@@ -174,33 +175,27 @@ FailureEntry failure_from_json(const json& j) {
   return f;
 }
 
-namespace {
+json crash_to_json(const WorkerCrash& c) { return record_to_json(c, "crash"); }
+WorkerCrash crash_from_json(const json& j) { return record_from_json<WorkerCrash>(j); }
 
-WorkerCrash crash_from(const json& j) {
-  WorkerCrash c;
-  c.worker = get_int(j, "worker");
-  c.batch = get_u64(j, "batch");
-  c.reason = get_string(j, "reason");
-  c.at = get_double(j, "at");
-  return c;
-}
+namespace {
 
 void apply(Journal& jr, const json& j, bool first) {
   if (!j.is_object()) throw BadRecord("a record must be a JSON object");
-  const std::string type = get_string(j, "type");
+  const std::string type = field_as<std::string>(j, "type");
   if (first != (type == "start")) {
     throw BadRecord(first ? fmt::format("the first record must be 'start', not '{}'", type)
                           : std::string("a second 'start' record"));
   }
   if (type == "start") {
-    const auto v = get_int(j, "version");
+    const auto v = field_as<int>(j, "version");
     if (v != kJournalVersion)
       throw BadRecord(
           fmt::format("journal version {}; this hypdiff reads version {}", v, kJournalVersion));
     jr.config = config_from_json(field(j, "config"));
-    jr.sessions.push_back(get_double(j, "time"));
+    jr.sessions.push_back(field_as<double>(j, "time"));
   } else if (type == "resume") {
-    jr.sessions.push_back(get_double(j, "time"));
+    jr.sessions.push_back(field_as<double>(j, "time"));
     jr.stop_reason.clear();
   } else if (type == "merged") {
     const json& s = field(j, "shards");
@@ -210,7 +205,7 @@ void apply(Journal& jr, const json& j, bool first) {
       if (!e.is_number_unsigned()) throw BadRecord("field 'shards' must hold shard indices");
       jr.merged_shards.push_back(e.get<std::uint64_t>());
     }
-    jr.merged_shard_count = get_u64(j, "shard_count");
+    jr.merged_shard_count = field_as<std::uint64_t>(j, "shard_count");
   } else if (type == "batch") {
     jr.batches.push_back(batch_from_json(j));
     jr.elapsed = std::max(jr.elapsed, jr.batches.back().at);
@@ -218,12 +213,12 @@ void apply(Journal& jr, const json& j, bool first) {
     jr.failures.push_back(failure_from_json(j));
     jr.elapsed = std::max(jr.elapsed, jr.failures.back().at);
   } else if (type == "crash") {
-    jr.crashes.push_back(crash_from(j));
+    jr.crashes.push_back(crash_from_json(j));
     jr.elapsed = std::max(jr.elapsed, jr.crashes.back().at);
   } else if (type == "stop") {
-    jr.stop_reason = get_string(j, "reason");
+    jr.stop_reason = field_as<std::string>(j, "reason");
     if (jr.stop_reason.empty()) throw BadRecord("field 'reason' is empty");
-    jr.elapsed = std::max(jr.elapsed, get_double(j, "at"));
+    jr.elapsed = std::max(jr.elapsed, field_as<double>(j, "at"));
   } else {
     throw BadRecord(fmt::format("unknown record type '{}'", type));
   }
@@ -356,15 +351,7 @@ void JournalWriter::resume() {
 }
 void JournalWriter::batch(const Batch& b) { append(fd_, file_, batch_to_json(b), false); }
 void JournalWriter::failure(const FailureEntry& f) { append(fd_, file_, failure_to_json(f), true); }
-void JournalWriter::crash(const WorkerCrash& c) {
-  append(fd_, file_,
-         {{"type", "crash"},
-          {"worker", c.worker},
-          {"batch", c.batch},
-          {"reason", c.reason},
-          {"at", c.at}},
-         false);
-}
+void JournalWriter::crash(const WorkerCrash& c) { append(fd_, file_, crash_to_json(c), false); }
 void JournalWriter::stop(const std::string& reason, double at) {
   append(fd_, file_, {{"type", "stop"}, {"reason", reason}, {"at", at}}, true);
 }

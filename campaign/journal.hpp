@@ -20,6 +20,9 @@ namespace hypdiff::campaign {
 
 inline constexpr int kJournalVersion = 1;
 
+// Config, Batch, FailureEntry and WorkerCrash are journaled field by field under their member
+// names (campaign/journal.cpp lists them for Boost.Hana): a new member goes there too.
+
 // What a campaign was started with; a resume must not change it.
 struct Config {
   std::string target = "native";

@@ -21,5 +21,7 @@ nlohmann::json batch_to_json(const Batch& b);  // with "type": "batch"
 Batch batch_from_json(const nlohmann::json& j);
 nlohmann::json failure_to_json(const FailureEntry& f);  // with "type": "failure"
 FailureEntry failure_from_json(const nlohmann::json& j);
+nlohmann::json crash_to_json(const WorkerCrash& c);  // with "type": "crash"
+WorkerCrash crash_from_json(const nlohmann::json& j);
 
 }  // namespace hypdiff::campaign

@@ -11,6 +11,7 @@
 #include "cli/common.hpp"
 #include "cli/corpus_phase.hpp"
 #include "harness/check.hpp"
+#include "harness/check_jobs.hpp"
 #include "harness/junit.hpp"
 
 namespace hypdiff::cli {
@@ -31,7 +32,9 @@ struct CheckArgs {
   int max_ops = 60;
   int max_vms = 3;
   int hostile = 100;
+  std::string ops = "all";
   std::size_t max_failures = 10;
+  unsigned jobs = 1;
   bool no_shrink = false;
   std::string shrink_time = "60s";
   std::size_t shrink_candidates = 5000;
@@ -94,8 +97,15 @@ Action add_check(CLI::App& app) {
       ->check(CLI::Range(1, 100000));
   sub->add_option("--max-vms", a->max_vms, "VMs each case tries to create")
       ->check(CLI::Range(0, 254));
+  sub->add_option("--ops", a->ops,
+                  "operation kinds cases may use, e.g. host_hvc,host_npt (default all; narrowed "
+                  "further to what the targets run)");
   sub->add_option("--hostile", a->hostile, "per-mille share of hostile argument values")
       ->check(CLI::Range(0, 1000));
+  sub->add_option("--jobs", a->jobs,
+                  "processes running the cases, each with its own target instance (one QEMU "
+                  "each for --target qemu); the verdict is the same for every N")
+      ->check(CLI::Range(1, 256));
   sub->add_option("--max-failures", a->max_failures,
                   "stop after this many distinct failure signatures (0 = never)");
   sub->add_flag("--no-shrink", a->no_shrink, "save failing cases as generated");
@@ -151,6 +161,13 @@ Action add_check(CLI::App& app) {
     opts.gen.max_vms = a->max_vms;
     opts.gen.hostile_permille = a->hostile;
     opts.gen.profile = generation_profile(*targets);
+    std::string ops_error;
+    const auto ops = model::parse_handler_list(a->ops, &ops_error);
+    if (!ops) {
+      std::fprintf(stderr, "hypdiff: --ops: %s\n", ops_error.c_str());
+      return kExitUsage;
+    }
+    opts.gen.handlers = *ops;
     opts.max_failures = a->max_failures;
     opts.shrink = !a->no_shrink;
     opts.shrink_opts.max_seconds = *st;
@@ -166,6 +183,8 @@ Action add_check(CLI::App& app) {
     if (!a->quiet) {
       fmt::print(text, "hypdiff check: {} against {}, seed {}\n", targets->target->name(),
                  targets->against_name(), a->seed);
+      if (const std::string note = restriction_note(*targets); !note.empty())
+        fmt::print(text, "{}\n", note);
     }
     CorpusPhase corpus_phase;
     if (!a->no_corpus_replay) {
@@ -176,17 +195,15 @@ Action add_check(CLI::App& app) {
     nlohmann::json failures = nlohmann::json::array();
     const auto found = [&](const harness::FoundFailure& ff) {
       if (tty) std::fprintf(stderr, "\r\033[K");
-      const std::string timeout =
-          a->step_timeout == "10s" ? "" : " --step-timeout " + a->step_timeout;
+      std::string extra = a->step_timeout == "10s" ? "" : " --step-timeout " + a->step_timeout;
+      if (a->ops != "all") extra += " --ops " + a->ops;
       std::vector<std::string> notes = {fmt::format(
           "found by: hypdiff check --target {} --against {} --seed {} --max-ops {} "
           "--max-vms {} --hostile {}{} (case {}, case seed {:#x}, {} operations)",
           targets->target->name(), targets->against_name(), a->seed, a->max_ops, a->max_vms,
-          a->hostile, timeout, ff.case_index, ff.case_seed, ff.original.ops.size())};
+          a->hostile, extra, ff.case_index, ff.case_seed, ff.original.ops.size())};
       if (ff.shrink) {
-        notes.push_back(fmt::format("shrunk from {} to {} operations in {:.2f} s ({} candidates)",
-                                    ff.shrink->original_ops, ff.shrink->final_ops,
-                                    ff.shrink->seconds, ff.shrink->candidates));
+        notes.push_back(shrinkers::describe(*ff.shrink));
       }
       std::string saved;
       try {
@@ -234,8 +251,27 @@ Action add_check(CLI::App& app) {
                    p.seconds > 0 ? double(p.steps) / p.seconds : 0.0,
                    static_cast<unsigned long long>(p.failing_cases));
     };
-    const harness::CheckReport rep =
-        harness::run_check(*targets->target, targets->reference.get(), opts, {progress, found});
+    // With --jobs, every worker process makes its own targets and this process holds none
+    // while they start (a process holds one KCore); it makes them again to shrink.
+    const std::string target_name = targets->target->name();
+    const std::string against_name = targets->against_name();
+    const auto remake = [&]() -> Targets {
+      auto t = make_targets(target_name, against_name, a->verify_export);
+      if (!t) throw harness::TargetError("cannot make the targets again");
+      return std::move(*t);
+    };
+    if (a->jobs > 1) targets.reset();
+    const harness::CheckReport rep = harness::run_check_jobs(
+        a->jobs,
+        [&] {
+          Targets t = remake();
+          return harness::TargetPair{std::move(t.target), std::move(t.reference)};
+        },
+        [&]() -> std::pair<harness::Target*, harness::Target*> {
+          if (!targets) targets = remake();
+          return {targets->target.get(), targets->reference.get()};
+        },
+        opts, {progress, found});
     if (tty) std::fprintf(stderr, "\r\033[K");
 
     const double explore = rep.seconds - rep.shrink_seconds;
@@ -247,19 +283,21 @@ Action add_check(CLI::App& app) {
                rep.cases, rep.steps, rep.checks, rep.seconds, sps, rep.shrink_seconds,
                rep.failing_cases, rep.failures.size());
     if (!a->json.empty()) {
-      nlohmann::json j = {{"target", targets->target->name()},
-                          {"against", targets->against_name()},
-                          {"seed", a->seed},
-                          {"cases", rep.cases},
-                          {"steps", rep.steps},
-                          {"checks", rep.checks},
-                          {"failing_cases", rep.failing_cases},
-                          {"seconds", rep.seconds},
-                          {"shrink_seconds", rep.shrink_seconds},
-                          {"steps_per_second", sps},
-                          {"coverage", coverage_json(rep.coverage)},
-                          {"corpus", corpus_json(corpus_phase)},
-                          {"failures", failures}};
+      nlohmann::json j = {
+          {"target", targets->target->name()},
+          {"against", targets->against_name()},
+          {"seed", a->seed},
+          {"operations", model::handler_list(opts.gen.handlers & generation_handlers(*targets))},
+          {"cases", rep.cases},
+          {"steps", rep.steps},
+          {"checks", rep.checks},
+          {"failing_cases", rep.failing_cases},
+          {"seconds", rep.seconds},
+          {"shrink_seconds", rep.shrink_seconds},
+          {"steps_per_second", sps},
+          {"coverage", coverage_json(rep.coverage)},
+          {"corpus", corpus_json(corpus_phase)},
+          {"failures", failures}};
       for (std::size_t i = 0; i < rep.failures.size(); ++i)
         j["failures"][i]["duplicates"] = rep.failures[i].duplicates;
       if (!write_json(a->json, j)) return kExitUsage;

@@ -8,8 +8,10 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <system_error>
 
 #include "harness/lib_target.hpp"
 
@@ -91,6 +93,34 @@ model::Profile generation_profile(const Targets& t) {
   return model::Profile::intended();
 }
 
+model::HandlerMask generation_handlers(const Targets& t) {
+  model::HandlerMask m = t.target->realized();
+  if (t.reference) m &= t.reference->realized();
+  return m;
+}
+
+bool case_runnable(const Targets& t, const generators::Case& c, const std::string& file) {
+  for (const harness::Target* x : {t.target.get(), t.reference.get()}) {
+    if (!x) continue;
+    if (const auto i = harness::first_unrealized(c.ops, *x)) {
+      std::fprintf(stderr,
+                   "hypdiff: %s: step %zu is %s, which target %s does not run (it runs %s)\n",
+                   file.c_str(), *i, model::handler_name(model::handler_of(c.ops[*i])),
+                   x->name().c_str(), model::handler_list(x->realized()).c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string restriction_note(const Targets& t) {
+  const model::HandlerMask m = generation_handlers(t);
+  if (m == model::kAllHandlers) return "";
+  return fmt::format(
+      "note: {} runs only {}: generated cases use only these operations (docs/qemu.md)",
+      (t.target->realized() == m ? t.target : t.reference)->name(), model::handler_list(m));
+}
+
 corpus::CaseFile failure_file(const generators::Case& c, const harness::Failure& f,
                               const Targets& t, std::vector<std::string> notes) {
   corpus::CaseFile file;
@@ -162,17 +192,24 @@ nlohmann::json coverage_json(const harness::Coverage& c) {
 }
 
 bool write_json(const std::string& where, const nlohmann::json& j) {
+  const std::string text = j.dump(2) + "\n";
   if (where == "-") {
-    std::cout << j.dump(2) << "\n";
+    std::cout << text;
     return true;
   }
-  std::ofstream f(where);
-  if (f) f << j.dump(2) << "\n";
-  if (!f) {
-    std::fprintf(stderr, "hypdiff: cannot write %s: %s\n", where.c_str(), std::strerror(errno));
-    return false;
+  // A report a CI job collects is never seen half written (write_text renames a finished
+  // file into place); a pipe or a device (/dev/stderr) cannot be renamed over: write it directly.
+  std::error_code ec;
+  if (std::filesystem::exists(where, ec) && !std::filesystem::is_regular_file(where, ec)) {
+    std::ofstream f(where);
+    if (f) f << text;
+    if (!f) {
+      std::fprintf(stderr, "hypdiff: cannot write %s: %s\n", where.c_str(), std::strerror(errno));
+      return false;
+    }
+    return true;
   }
-  return true;
+  return write_text(where, text);
 }
 
 bool write_text(const std::string& file, const std::string& text) {

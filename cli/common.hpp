@@ -2,7 +2,9 @@
 // failure is saved as, how a failure is printed, JSON fragments and output files.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -27,6 +29,12 @@ inline constexpr const char* kStepTimeoutHelp =
 // Parses `text` into run.step_timeout; false after a one-line error.
 bool set_step_timeout(const std::string& text, harness::RunOptions& run);
 
+// Registers the targets living outside the harness ("qemu"); main() calls it first.
+void register_targets();
+// How to switch KCore's seeded bugs on in a registered target that carries them (the QEMU
+// target boots KCore built with them); empty for every other target.
+std::function<void(std::uint32_t)> mutant_switch(harness::Target& t);
+
 struct Targets {
   std::unique_ptr<harness::Target> target;
   std::unique_ptr<harness::Target> reference;  // null for --against none
@@ -46,6 +54,13 @@ std::pair<std::string, std::string> recorded_pairing(const corpus::CaseFile& fil
 // The profile the generator simulates to stay state-aware: the reference's when it is a model,
 // else the target's, else intended.
 model::Profile generation_profile(const Targets& t);
+// The handlers generated cases may use: those both targets run (harness::Target::realized).
+model::HandlerMask generation_handlers(const Targets& t);
+// False, after a one-line error naming the first step `file` has that a target of the pairing
+// does not run (harness::Target::realized); replay and shrink refuse such cases up front.
+bool case_runnable(const Targets& t, const generators::Case& c, const std::string& file);
+// When the pairing runs part of the vocabulary, the one-line note saying which part, else "".
+std::string restriction_note(const Targets& t);
 
 // The file a failing case is saved as: the case, the verdict it must reproduce, and notes.
 corpus::CaseFile failure_file(const generators::Case& c, const harness::Failure& f,

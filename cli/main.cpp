@@ -4,12 +4,14 @@
 #include <stdexcept>
 
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "harness/allocator.hpp"
 #include "harness/target.hpp"
 #include "model/zmap.hpp"
 
 int main(int argc, char** argv) {
   hypdiff::tune_allocator();
+  hypdiff::cli::register_targets();
   CLI::App app{
       "hypdiff: randomized differential and noninterference tester for SeKVM-style hypervisors"};
   app.require_subcommand(1);

@@ -24,6 +24,7 @@ struct MutantsArgs {
   std::string budget = "30s";
   std::uint64_t seed = 1;
   std::string only;
+  std::string ops = "all";
   std::string json;
   bool quiet = false;
 };
@@ -81,12 +82,15 @@ Action add_mutants(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "mutants", "Run the check against every seeded bug of a mutant-carrying target and score it");
   sub->add_option("--target", a->target,
-                  "native (KCore with its mutants compiled in) or lib:PATH of a library that "
-                  "exports hypdiff_kcore_mutants_v1");
+                  "native (KCore with its mutants compiled in), qemu (the same KCore at EL2 in "
+                  "QEMU), or lib:PATH of a library that exports hypdiff_kcore_mutants_v1");
   sub->add_option("--against", a->against, "reference target (default model)");
   sub->add_option("--budget", a->budget, "time per mutant, e.g. 30s (shrinking is extra)");
   sub->add_option("--seed", a->seed, "seed; every mutant runs the same cases");
   sub->add_option("--only", a->only, "comma-separated mutant ids");
+  sub->add_option("--ops", a->ops,
+                  "operation kinds cases may use, e.g. host_hvc,host_npt (default all; narrowed "
+                  "further to what the targets run)");
   sub->add_option("--json", a->json, "write a JSON report to FILE, or - for stdout");
   sub->add_flag("--quiet", a->quiet, "print only the summary line");
 
@@ -100,13 +104,24 @@ Action add_mutants(CLI::App& app) {
     }
     opts.budget_seconds = *budget;
     opts.check.seed = a->seed;
+    std::string ops_error;
+    const auto ops = model::parse_handler_list(a->ops, &ops_error);
+    if (!ops) {
+      std::fprintf(stderr, "hypdiff: --ops: %s\n", ops_error.c_str());
+      return kExitUsage;
+    }
+    opts.check.gen.handlers = *ops;
     if (!a->only.empty() && !parse_ids(a->only, opts.only)) {
       std::fprintf(stderr, "hypdiff: --only: '%s' is not a list of mutant ids\n", a->only.c_str());
       return kExitUsage;
     }
-    const std::string path = library_of(a->target);
+    // QEMU runs KCore compiled with the native target's seeded bugs: the catalog is the
+    // native library's.
+    const bool on_qemu = a->target == "qemu";
+    const std::string path = on_qemu ? HYPDIFF_NATIVE_MUTANTS_LIB : library_of(a->target);
     if (path.empty()) {
-      std::fprintf(stderr, "hypdiff: --target: '%s' carries no mutants (use native or lib:PATH)\n",
+      std::fprintf(stderr,
+                   "hypdiff: --target: '%s' carries no mutants (use native, qemu or lib:PATH)\n",
                    a->target.c_str());
       return kExitUsage;
     }
@@ -116,6 +131,20 @@ Action add_mutants(CLI::App& app) {
     if (!lib) {
       std::fprintf(stderr, "hypdiff: --target: %s\n", err.c_str());
       return kExitUsage;
+    }
+    std::unique_ptr<harness::Target> qemu;
+    std::unique_ptr<harness::MutantsOn> on;
+    harness::MutantSource* source = lib.get();
+    if (on_qemu) {
+      qemu = harness::make_target("qemu", &err);
+      auto select = qemu ? mutant_switch(*qemu) : nullptr;
+      if (!select) {
+        std::fprintf(stderr, "hypdiff: --target: %s\n",
+                     qemu ? "this target carries no mutants" : err.c_str());
+        return kExitUsage;
+      }
+      on = std::make_unique<harness::MutantsOn>(lib->mutants(), *qemu, select);
+      source = on.get();
     }
     auto reference = harness::make_target(a->against, &err);
     if (!reference) {
@@ -133,6 +162,13 @@ Action add_mutants(CLI::App& app) {
     if (!a->quiet) {
       fmt::print(text, "hypdiff mutants: {} against {}, seed {}, {} per mutant\n", a->target,
                  reference->name(), a->seed, a->budget);
+      const model::HandlerMask runs = source->target().realized() & reference->realized();
+      if (runs != model::kAllHandlers) {
+        fmt::print(text,
+                   "note: {} runs only {}: cases use only these operations, so a mutant only the "
+                   "others reach survives\n",
+                   a->target, model::handler_list(runs));
+      }
       fmt::print(text, "{:>3}  {:<34} {:<12} {:<10} {:>8} {:>9} {:<15} {:>6}\n", "id", "mutant",
                  "area", "verdict", "seconds", "steps", "class", "shrunk");
     }
@@ -148,7 +184,7 @@ Action add_mutants(CLI::App& app) {
                  r.killed ? std::to_string(r.shrunk_length) : "-");
       std::fflush(text);
     };
-    const auto results = harness::run_mutants(*lib, *reference, opts, progress);
+    const auto results = harness::run_mutants(*source, *reference, opts, progress);
     const harness::MutantScore s = harness::score(results);
     fmt::print(text,
                "{} mutants: {} killed, {} survived, {} equivalent; median time to first failure "
@@ -158,18 +194,21 @@ Action add_mutants(CLI::App& app) {
     if (!a->json.empty()) {
       nlohmann::json list = nlohmann::json::array();
       for (const auto& r : results) list.push_back(result_json(r));
-      const nlohmann::json j = {{"target", a->target},
-                                {"against", reference->name()},
-                                {"seed", a->seed},
-                                {"budget_seconds", opts.budget_seconds},
-                                {"mutants", list},
-                                {"score",
-                                 {{"mutants", s.mutants},
-                                  {"killed", s.killed},
-                                  {"survived", s.survived},
-                                  {"equivalent", s.equivalent},
-                                  {"median_seconds", s.median_seconds},
-                                  {"median_shrunk_length", s.median_shrunk_length}}}};
+      const nlohmann::json j = {
+          {"target", a->target},
+          {"against", reference->name()},
+          {"seed", a->seed},
+          {"operations", model::handler_list(opts.check.gen.handlers & source->target().realized() &
+                                             reference->realized())},
+          {"budget_seconds", opts.budget_seconds},
+          {"mutants", list},
+          {"score",
+           {{"mutants", s.mutants},
+            {"killed", s.killed},
+            {"survived", s.survived},
+            {"equivalent", s.equivalent},
+            {"median_seconds", s.median_seconds},
+            {"median_shrunk_length", s.median_shrunk_length}}}};
       if (!write_json(a->json, j)) return kExitUsage;
     }
     return s.survived == 0 ? kExitPass : kExitFail;

@@ -64,6 +64,7 @@ Action add_replay(CLI::App& app) {
     }
     auto targets = make_targets(target, against, a->verify_export);
     if (!targets) return kExitUsage;
+    if (!case_runnable(*targets, file.c, a->file)) return kExitUsage;
     if (!json_target_writable(a->json)) return kExitUsage;
     const bool same_setup =
         file.expect && file.expect->target == targets->target->name() &&

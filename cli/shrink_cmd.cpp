@@ -63,6 +63,7 @@ Action add_shrink(CLI::App& app) {
     const auto [target, against] = recorded_pairing(file, a->target, a->against);
     auto targets = make_targets(target, against);
     if (!targets) return kExitUsage;
+    if (!case_runnable(*targets, file.c, a->file)) return kExitUsage;
     if (!json_target_writable(a->json)) return kExitUsage;
     std::FILE* text = a->json == "-" ? stderr : stdout;
 
@@ -85,9 +86,7 @@ Action add_shrink(CLI::App& app) {
                                                        run, file.c, *first.failure, so);
     std::vector<std::string> notes = {
         fmt::format("shrunk from {} ({} operations)", a->file, file.c.ops.size())};
-    notes.push_back(fmt::format("shrunk from {} to {} operations in {:.2f} s ({} candidates)",
-                                s.stats.original_ops, s.stats.final_ops, s.stats.seconds,
-                                s.stats.candidates));
+    notes.push_back(shrinkers::describe(s.stats));
     const corpus::CaseFile out = failure_file(s.c, s.failure, *targets, notes);
     std::string saved;
     try {

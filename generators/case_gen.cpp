@@ -4,6 +4,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 
 namespace hypdiff::generators {
 
+using model::Handler;
 using model::Op;
 using model::pow2;
 using model::RData;
@@ -27,6 +29,12 @@ Z pick_z(Z lo, Z hi) { return lo + static_cast<Z>(pick(static_cast<std::uint64_t
 template <class T>
 const T& pick_from(const std::vector<T>& v) {
   return v[pick(v.size())];
+}
+template <std::size_t N>
+bool any_weight(const std::pair<int, int> (&table)[N]) {
+  for (const auto& [w, kind] : table)
+    if (w > 0) return true;
+  return false;
 }
 // Picks the kind of a (weight, kind) entry with probability proportional to its weight.
 template <std::size_t N>
@@ -94,6 +102,14 @@ struct Gen {
     hostile_op = pick(1000) >= static_cast<std::uint64_t>(1000 - opts.hostile_permille);
   }
   bool hostile() { return hostile_op && pick(2) == 1; }
+
+  bool may(model::Handler x) const { return (opts.handlers & model::handler_bit(x)) != 0; }
+  // A table weight, 0 when the handler is not allowed (GenOptions::handlers).
+  int w(int weight, model::Handler x) const { return may(x) ? weight : 0; }
+  // Load or store: the same draw as always when both are allowed.
+  bool store_wanted(model::Handler load, model::Handler store) {
+    return may(load) && may(store) ? pick(2) != 0 : may(store);
+  }
 
   // Writes `value` at position p of a stream, padding with the values the positions before it
   // already had (the fallback), so answers consumed earlier stay what they were.
@@ -458,7 +474,8 @@ struct Gen {
   Op host_mem() {
     const Z gfn = h.host_gfns.empty() || hostile() ? pick_z(0, 0x3000) : pick_from(h.host_gfns);
     const auto reg = static_cast<std::uint32_t>(pick(hostile() ? 40 : 30));
-    if (pick(2)) return model::MemStore{static_cast<std::uint64_t>(gfn), reg};
+    if (store_wanted(Handler::mem_load, Handler::mem_store))
+      return model::MemStore{static_cast<std::uint64_t>(gfn), reg};
     return model::MemLoad{static_cast<std::uint64_t>(gfn), reg};
   }
 
@@ -471,29 +488,32 @@ struct Gen {
     return hvc(pick_z(0, 32), any_u64(), any_u64(), any_u64(), any_u64(), any_u64());
   }
 
-  Op host_op(const RData& d) {
+  std::optional<Op> host_op(const RData& d) {
     const bool room = static_cast<int>(h.vms.size()) < opts.max_vms &&
                       d.shared.core_data.next_vmid <= cfg.max_vms;
     const auto ready = vms_in(d, k::READY);
     const bool runnable_vm = !runnable(d).empty();
     const bool off = !vms_in(d, k::POWEROFF).empty();
     // (weight, kind); entry 0 is the plainest operation so shrinking lands there.
+    using H = Handler;
+    const bool mem = may(H::mem_load) || may(H::mem_store);
     const std::pair<int, int> table[] = {
-        {1, 0},                       // TIMER_SET_CNTVOFF
-        {room ? 6 : 0, 1},            // REGISTER_KVM
-        {ready.empty() ? 0 : 24, 2},  // next boot step of a READY VM
-        {2, 3},                       // extra vCPUs / load infos / verify
-        {runnable_vm ? 16 : 0, 4},    // vcpu run
-        {4, 5},                       // SMMU
-        {ready.empty() ? 0 : 2, 6},   // IOREMAP
-        {3, 7},                       // crypt
-        {off ? 6 : 0, 8},             // CLEAR_VM_S2_RANGE
-        {5, 9},                       // host fault on RAM
-        {1, 10},                      // host fault on SMMU MMIO
-        {5, 11},                      // host load/store
-        {2, 12},                      // set_reg
-        {hostile_op ? 4 : 0, 13},     // hostile hypercall
+        {w(1, H::host_hvc), 0},                          // TIMER_SET_CNTVOFF
+        {room ? w(6, H::host_hvc) : 0, 1},               // REGISTER_KVM
+        {ready.empty() ? 0 : w(24, H::host_hvc), 2},     // next boot step of a READY VM
+        {w(2, H::host_hvc), 3},                          // extra vCPUs / load infos / verify
+        {runnable_vm ? w(16, H::host_vcpu_run) : 0, 4},  // vcpu run
+        {w(4, H::host_hvc), 5},                          // SMMU
+        {ready.empty() ? 0 : w(2, H::host_hvc), 6},      // IOREMAP
+        {w(3, H::host_hvc), 7},                          // crypt
+        {off ? w(6, H::host_hvc) : 0, 8},                // CLEAR_VM_S2_RANGE
+        {w(5, H::host_npt), 9},                          // host fault on RAM
+        {w(1, H::host_npt), 10},                         // host fault on SMMU MMIO
+        {mem ? 5 : 0, 11},                               // host load/store
+        {w(2, H::set_reg), 12},                          // set_reg
+        {hostile_op ? w(4, H::host_hvc) : 0, 13},        // hostile hypercall
     };
+    if (!any_weight(table)) return std::nullopt;
     const int kind = weighted(table);
     switch (kind) {
       case 0:
@@ -534,7 +554,7 @@ struct Gen {
         k::ARM_EXCEPTION_TRAP, ec_class << k::ESR_ELx_EC_SHIFT, {x0, x1, x2, x3}, 0, 0};
   }
 
-  Op vm_op(const RData& d) {
+  std::optional<Op> vm_op(const RData& d) {
     const Z v = d.cur_vmid;
     VmHint& vh = hint(v);
     std::vector<Z> gfns = vh.gfns;
@@ -543,19 +563,22 @@ struct Gen {
     const Z gfn = gfns.empty() || hostile() ? pick_z(0, 0x80000) : pick_from(gfns);
     const Z bytes = hostile() ? any_u64() : pick_z(1, 4) * k::PAGE_SIZE;
     const auto reg = static_cast<std::uint32_t>(pick(30));
+    using H = Handler;
+    const bool dma = !vh.smmu.empty() && (may(H::dev_load) || may(H::dev_store));
     const std::pair<int, int> table[] = {
-        {6, 0},                        // interrupt: back to the host
-        {3, 1},                        // SYS64
-        {4, 2},                        // grant
-        {3, 3},                        // revoke
-        {1, 4},                        // PSCI SYSTEM_OFF
-        {1, 5},                        // other guest hypercall: exit to the host
-        {8, 6},                        // load
-        {8, 7},                        // store
-        {vh.smmu.empty() ? 0 : 3, 8},  // DMA
-        {2, 9},                        // set_reg
-        {hostile_op ? 4 : 0, 10},      // exits the spec halts on
+        {w(6, H::vm_exit), 0},                    // interrupt: back to the host
+        {w(3, H::vm_exit), 1},                    // SYS64
+        {w(4, H::vm_exit), 2},                    // grant
+        {w(3, H::vm_exit), 3},                    // revoke
+        {w(1, H::vm_exit), 4},                    // PSCI SYSTEM_OFF
+        {w(1, H::vm_exit), 5},                    // other guest hypercall: exit to the host
+        {w(8, H::mem_load), 6},                   // load
+        {w(8, H::mem_store), 7},                  // store
+        {dma ? 3 : 0, 8},                         // DMA
+        {w(2, H::set_reg), 9},                    // set_reg
+        {hostile_op ? w(4, H::vm_exit) : 0, 10},  // exits the spec halts on
     };
+    if (!any_weight(table)) return std::nullopt;
     const int kind = weighted(table);
     switch (kind) {
       case 0:
@@ -584,7 +607,7 @@ struct Gen {
         const Z dgfn =
             Z{0x60000} + (hostile() ? pick_z(0, 8) : pick_z(0, std::max<Z>(vh.dma_mapped, 1)));
         const auto g = static_cast<std::uint64_t>(dgfn);
-        if (pick(2))
+        if (store_wanted(H::dev_load, H::dev_store))
           return model::DevStore{g, reg, static_cast<std::uint32_t>(cb),
                                  static_cast<std::uint32_t>(idx)};
         return model::DevLoad{g, reg, static_cast<std::uint32_t>(cb),
@@ -601,11 +624,17 @@ struct Gen {
     }
   }
 
-  Op next(const RData& d) {
+  // nullopt when no allowed handler fits the state (e.g. a VM runs but the target cannot run
+  // VM exits): the case ends there.
+  std::optional<Op> next(const RData& d) {
     if (d.ihost && !d.icore) return host_op(d);
     if (!d.ihost && !d.icore) return vm_op(d);
     // Halted in KCore: only the accesses that ignore halt still do anything.
-    return pick(2) ? Op{host_mem()} : Op{hostile_hvc()};
+    const bool mem = may(Handler::mem_load) || may(Handler::mem_store);
+    if (mem && may(Handler::host_hvc)) return pick(2) ? Op{host_mem()} : Op{hostile_hvc()};
+    if (mem) return host_mem();
+    if (may(Handler::host_hvc)) return hostile_hvc();
+    return std::nullopt;
   }
 
   void learn(const Op& op, const RData& after) {
@@ -642,7 +671,9 @@ Case build(const GenOptions& opts) {
   for (int i = 0; i < n; ++i) {
     const std::uint64_t log_len = d.slog.length();
     g.begin_op();
-    Op op = g.next(d);
+    std::optional<Op> next = g.next(d);
+    if (!next) break;
+    Op op = std::move(*next);
     // Another CPU maps a host page at one of this step's first lock points.
     if (pick(12) == 11) {
       const std::uint64_t at = pick(2) == 0 ? log_len : log_len + 1 + pick(8);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "model/config.hpp"
+#include "model/op.hpp"
 #include "model/profile.hpp"
 
 namespace hypdiff::generators {
@@ -15,6 +16,10 @@ struct GenOptions {
   model::MachineConfig cfg;
   // The generator runs the model to stay state-aware; this is the profile it simulates.
   model::Profile profile = model::Profile::intended();
+  // The handlers the case may use: a target that cannot run some (the QEMU target before every
+  // operation is realized there) gets cases without them. With every handler allowed the
+  // generator draws exactly as it always did, so seeds keep reproducing the same cases.
+  model::HandlerMask handlers = model::kAllHandlers;
 };
 
 }  // namespace hypdiff::generators

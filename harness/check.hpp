@@ -19,7 +19,10 @@ namespace hypdiff::harness {
 struct CheckOptions {
   generators::GenOptions gen;
   std::uint64_t seed = 1;
-  std::uint64_t cases = 1000;     // upper bound on cases
+  std::uint64_t cases = 1000;  // upper bound on cases (indices 0 .. cases-1)
+  // Runs only the indices i with i % stride == offset (one of `check --jobs N`'s processes).
+  std::uint64_t stride = 1;
+  std::uint64_t offset = 0;
   double seconds = 0;             // > 0: also stop when this much time has passed
   std::size_t max_failures = 10;  // distinct signatures before stopping; 0 = no limit
   bool shrink = true;
@@ -63,6 +66,9 @@ struct CheckCallbacks {
 
 // The seed of case `index` of a run seeded with `seed`.
 std::uint64_t case_seed(std::uint64_t seed, std::uint64_t index);
+// The generator options run_check uses: opts.gen limited to what both targets run.
+generators::GenOptions effective_gen(const generators::GenOptions& gen, const Target& target,
+                                     const Target* reference);
 
 CheckReport run_check(Target& target, Target* reference, const CheckOptions& opts,
                       const CheckCallbacks& cb = {});

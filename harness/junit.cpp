@@ -78,14 +78,18 @@ std::string xml_escape(std::string_view text) {
 
 std::string junit_xml(const JUnitSuite& suite) {
   std::size_t failures = 0;
-  for (const auto& c : suite.cases) failures += c.failure ? 1 : 0;
+  std::size_t skipped = 0;
+  for (const auto& c : suite.cases) {
+    failures += c.failure ? 1 : 0;
+    skipped += c.skipped && !c.failure ? 1 : 0;
+  }
   std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   x += fmt::format("<testsuites tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{:.3f}\">\n",
                    suite.cases.size(), failures, suite.seconds);
   x += fmt::format(
-      "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" "
+      "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" "
       "time=\"{:.3f}\" timestamp=\"{}\" hostname=\"{}\">\n",
-      xml_escape(suite.name), suite.cases.size(), failures, suite.seconds,
+      xml_escape(suite.name), suite.cases.size(), failures, skipped, suite.seconds,
       xml_escape(suite.timestamp), xml_escape(suite.hostname));
   if (!suite.properties.empty()) {
     x += "    <properties>\n";
@@ -97,7 +101,7 @@ std::string junit_xml(const JUnitSuite& suite) {
   for (const auto& c : suite.cases) {
     x += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\"",
                      xml_escape(c.classname), xml_escape(c.name), c.seconds);
-    if (!c.failure && c.system_out.empty()) {
+    if (!c.failure && !c.skipped && c.system_out.empty()) {
       x += "/>\n";
       continue;
     }
@@ -106,6 +110,8 @@ std::string junit_xml(const JUnitSuite& suite) {
       x += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
                        xml_escape(c.failure->message), xml_escape(c.failure->type),
                        xml_escape(c.failure->text));
+    } else if (c.skipped) {
+      x += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(*c.skipped));
     }
     if (!c.system_out.empty())
       x += fmt::format("      <system-out>{}</system-out>\n", xml_escape(c.system_out));

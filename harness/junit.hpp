@@ -22,7 +22,8 @@ struct JUnitCase {
     std::string text;
   };
   std::optional<Failed> failure;
-  std::string system_out;  // e.g. the command that replays it
+  std::optional<std::string> skipped;  // why it did not run (JUnit <skipped message=...>)
+  std::string system_out;              // e.g. the command that replays it
 };
 
 struct JUnitSuite {

@@ -51,7 +51,7 @@ MutantLibrary::~MutantLibrary() {
 
 void MutantLibrary::select(std::uint32_t id) { api_->select(id); }
 
-std::vector<MutantResult> run_mutants(MutantLibrary& lib, Target& reference,
+std::vector<MutantResult> run_mutants(MutantSource& lib, Target& reference,
                                       const MutantsOptions& opts,
                                       const std::function<void(const MutantResult&)>& progress) {
   std::vector<MutantResult> out;

@@ -42,8 +42,18 @@ struct MutantResult {
   std::optional<FoundFailure> found;
 };
 
+// Where seeded bugs come from: their catalog, a switch, and the target running the one
+// switched on.
+class MutantSource {
+ public:
+  virtual ~MutantSource() = default;
+  virtual const std::vector<MutantInfo>& mutants() const = 0;
+  virtual void select(std::uint32_t id) = 0;  // 0: the unmutated hypervisor
+  virtual Target& target() = 0;
+};
+
 // A mutant-carrying target library: the target itself and its catalog.
-class MutantLibrary {
+class MutantLibrary final : public MutantSource {
  public:
   // nullptr and a one-line message when `path` is not a target or carries no mutants.
   static std::unique_ptr<MutantLibrary> open(const std::string& path, std::string* error);
@@ -51,9 +61,9 @@ class MutantLibrary {
   MutantLibrary(const MutantLibrary&) = delete;
   MutantLibrary& operator=(const MutantLibrary&) = delete;
 
-  const std::vector<MutantInfo>& mutants() const { return mutants_; }
-  void select(std::uint32_t id);  // 0: the unmutated hypervisor
-  LibTarget& target() { return *target_; }
+  const std::vector<MutantInfo>& mutants() const override { return mutants_; }
+  void select(std::uint32_t id) override;
+  LibTarget& target() override { return *target_; }
 
  private:
   MutantLibrary() = default;
@@ -61,6 +71,23 @@ class MutantLibrary {
   void* handle_ = nullptr;  // our own reference to the library, for the catalog
   const hd_kcore_mutants_v1* api_ = nullptr;
   std::vector<MutantInfo> mutants_;
+};
+
+// The same seeded bugs in another build of the hypervisor (the QEMU target boots KCore compiled
+// with them): a catalog taken from a MutantLibrary, switched with `select`.
+class MutantsOn final : public MutantSource {
+ public:
+  MutantsOn(std::vector<MutantInfo> catalog, Target& target,
+            std::function<void(std::uint32_t)> select)
+      : catalog_(std::move(catalog)), target_(target), select_(std::move(select)) {}
+  const std::vector<MutantInfo>& mutants() const override { return catalog_; }
+  void select(std::uint32_t id) override { select_(id); }
+  Target& target() override { return target_; }
+
+ private:
+  std::vector<MutantInfo> catalog_;
+  Target& target_;
+  std::function<void(std::uint32_t)> select_;
 };
 
 struct MutantsOptions {
@@ -71,7 +98,7 @@ struct MutantsOptions {
 
 // Runs the check on every selected mutant; `progress` after each one.
 std::vector<MutantResult> run_mutants(
-    MutantLibrary& lib, Target& reference, const MutantsOptions& opts,
+    MutantSource& lib, Target& reference, const MutantsOptions& opts,
     const std::function<void(const MutantResult&)>& progress = {});
 
 // The score: killed among the mutants not marked equivalent, and medians over the killed.

@@ -6,6 +6,35 @@
 
 namespace hypdiff::harness {
 
+namespace {
+struct Registered {
+  std::string name;
+  TargetFactory factory;
+  std::string help;
+};
+std::vector<Registered>& registry() {
+  static std::vector<Registered> r;
+  return r;
+}
+}  // namespace
+
+void register_target(std::string name, TargetFactory factory, std::string help) {
+  for (auto& r : registry()) {
+    if (r.name == name) {
+      r = {std::move(name), factory, std::move(help)};
+      return;
+    }
+  }
+  registry().push_back({std::move(name), factory, std::move(help)});
+}
+
+std::optional<std::size_t> first_unrealized(const std::vector<model::Op>& ops, const Target& t) {
+  const model::HandlerMask m = t.realized();
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    if (!(m & model::handler_bit(model::handler_of(ops[i])))) return i;
+  return std::nullopt;
+}
+
 model::StepResult Target::step_from(const model::RData&, const model::Op&) const {
   throw TargetError(name() + " cannot start a step from an abstract state");
 }
@@ -37,13 +66,20 @@ std::unique_ptr<Target> make_target(std::string_view name, std::string* error) {
     }
     return LibTarget::load(std::string(name.substr(4)), error);
   }
+  for (const auto& r : registry()) {
+    // "qemu" and "qemu:..." go to the factory registered as "qemu".
+    if (name == r.name || name.substr(0, r.name.size() + 1) == r.name + ":")
+      return r.factory(name, error);
+  }
   if (error)
     *error = "unknown target '" + std::string(name) + "' (known: " + target_names_help() + ")";
   return nullptr;
 }
 
 std::string target_names_help() {
-  return "native, model, model:intended, model:literal, model:<profile>[+id|-id...], lib:PATH";
+  std::string out = "native";
+  for (const auto& r : registry()) out += ", " + r.help;
+  return out + ", model, model:intended, model:literal, model:<profile>[+id|-id...], lib:PATH";
 }
 
 }  // namespace hypdiff::harness

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model/config.hpp"
 #include "model/op.hpp"
@@ -38,6 +40,10 @@ class Target {
   // Confidentiality needs a second run from an indistinguishable state. Targets that can start
   // from an abstract state (the model can; hardware cannot) return the step's result from `d`.
   virtual bool can_step_from() const { return false; }
+  // The handlers this target can run (a step of another kind is a TargetError). Generation
+  // draws only these, so a target that realizes part of the vocabulary still gets cases it
+  // can judge. Every handler unless a target says otherwise.
+  virtual model::HandlerMask realized() const { return model::kAllHandlers; }
   virtual model::StepResult step_from(const model::RData& d, const model::Op& op) const;
 };
 
@@ -51,5 +57,14 @@ std::unique_ptr<Target> make_target(std::string_view name, std::string* error);
 
 // The names make_target accepts, for --help and error messages.
 std::string target_names_help();
+
+// Targets that live in libraries the harness must not depend on (the QEMU target links the
+// harness): the program registers a factory for `name` at start-up, and make_target consults it.
+// The factory returns nullptr and a one-line message in *error on failure.
+using TargetFactory = std::unique_ptr<Target> (*)(std::string_view name, std::string* error);
+void register_target(std::string name, TargetFactory factory, std::string help);
+
+// The first step of `ops` whose handler `t` does not run, if any.
+std::optional<std::size_t> first_unrealized(const std::vector<model::Op>& ops, const Target& t);
 
 }  // namespace hypdiff::harness

@@ -42,6 +42,43 @@ const char* handler_name(Handler h) {
 
 Handler handler_of(const Op& op) { return static_cast<Handler>(op.index()); }
 
+std::optional<HandlerMask> parse_handler_list(std::string_view text, std::string* error) {
+  if (text == "all") return kAllHandlers;
+  HandlerMask m = 0;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view name = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    int found = -1;
+    for (int i = 0; i < kHandlerCount; ++i)
+      if (name == handler_name(static_cast<Handler>(i))) found = i;
+    if (found < 0) {
+      if (error) {
+        *error = "unknown operation kind '" + std::string(name) +
+                 "' (known: " + handler_list(kAllHandlers) + ", or all)";
+      }
+      return std::nullopt;
+    }
+    m |= handler_bit(static_cast<Handler>(found));
+  }
+  if (m == 0) {
+    if (error) *error = "no operation kinds given";
+    return std::nullopt;
+  }
+  return m;
+}
+
+std::string handler_list(HandlerMask m) {
+  std::string out;
+  for (int i = 0; i < kHandlerCount; ++i) {
+    const auto h = static_cast<Handler>(i);
+    if (!(m & handler_bit(h))) continue;
+    if (!out.empty()) out += ", ";
+    out += handler_name(h);
+  }
+  return out.empty() ? "none" : out;
+}
+
 const char* step_kind_name(StepKind k) {
   switch (k) {
     case StepKind::ok:

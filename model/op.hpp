@@ -6,7 +6,9 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "model/state.hpp"
@@ -89,6 +91,15 @@ enum class Handler : std::uint8_t {
 };
 inline constexpr int kHandlerCount = 9;
 const char* handler_name(Handler h);
+// A set of handlers, bit i for Handler i: what a target can run, what a generator may draw.
+using HandlerMask = std::uint32_t;
+inline constexpr HandlerMask kAllHandlers = (HandlerMask{1} << kHandlerCount) - 1;
+constexpr HandlerMask handler_bit(Handler h) { return HandlerMask{1} << static_cast<unsigned>(h); }
+// "host_hvc, host_npt" (in Handler order); "none" for the empty set.
+std::string handler_list(HandlerMask m);
+// The inverse, for the command line: "host_hvc,host_npt" or "all"; nullopt and a one-line
+// message in *error for an unknown name or an empty list.
+std::optional<HandlerMask> parse_handler_list(std::string_view text, std::string* error);
 Handler handler_of(const Op& op);
 // Loads and stores by the running principal or its devices (mem_* and dev_*): the steps the
 // confidentiality check varies.

@@ -11,6 +11,8 @@
 // lasts.
 #include "shrinkers/shrink.hpp"
 
+#include <fmt/format.h>
+
 #include "shrinkers/op_fields.hpp"
 #include "shrinkers/passes.hpp"
 #include "shrinkers/search.hpp"
@@ -43,6 +45,13 @@ std::size_t shape(const generators::Case& c) {
 }
 
 }  // namespace
+
+std::string describe(const ShrinkStats& s) {
+  std::string out = fmt::format("shrunk from {} to {} operations in {:.2f} s ({} candidates",
+                                s.original_ops, s.final_ops, s.seconds, s.candidates);
+  if (s.unrunnable > 0) out += fmt::format(", {} of them the target could not run", s.unrunnable);
+  return out + ")";
+}
 
 ShrinkResult shrink(const generators::Case& failing, const Predicate& still_fails,
                     const ShrinkOptions& opts) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "generators/case.hpp"
 
@@ -25,9 +26,14 @@ struct ShrinkStats {
   std::size_t final_ops = 0;
   std::size_t candidates = 0;  // predicate calls
   std::size_t accepted = 0;    // candidates that still failed and were kept
+  std::size_t unrunnable = 0;  // candidates the target could not run (counted as not failing)
   double seconds = 0;
   bool budget_exhausted = false;
 };
+
+// "shrunk from 41 to 5 operations in 0.33 s (120 candidates)", plus how many candidates the
+// target could not run, if any: the note a saved case carries.
+std::string describe(const ShrinkStats& s);
 
 struct ShrinkResult {
   generators::Case c;

@@ -23,6 +23,32 @@ extern "C" {
  * therefore never lets an object straddle a page boundary. Panics if pa is not memory. */
 void* plat_phys(uint64_t pa);
 
+/* Leaf descriptors of the stage-2 tables (core/s2pt.c) as the MMU reads them. The core computes
+ * the spec's descriptors, whose output addresses are the spec's physical addresses; a platform
+ * whose RAM is not where the spec puts it translates the output address of every leaf it writes
+ * (plat_leaf_out) and back for every leaf it reads (plat_leaf_in), so that a real walk reaches
+ * real memory while the core, and anything reading the tables through it, sees the spec's.
+ * plat_leaf_in(plat_leaf_out(d)) == d for every d, and both keep an output address of 0 at 0.
+ * Natively the identity; on QEMU kc_leaf_swap (below). Next-table descriptors are KCore's own
+ * memory, which is where the core says, so they are not translated. */
+uint64_t plat_leaf_out(uint64_t desc);
+uint64_t plat_leaf_in(uint64_t desc);
+
+/* Exchanges the output-address pages [1, window) with [offset + 1, offset + window) (in pages;
+ * page 0 of each range stays put, so a zero output address stays zero) and keeps every other
+ * bit of `desc`: an involution, hence its own inverse. Needs offset >= window, both page
+ * multiples. window == 0 is the identity. */
+static inline uint64_t kc_leaf_swap(uint64_t desc, uint64_t window, uint64_t offset) {
+  const uint64_t mask = 0x0000FFFFFFFFF000ull; /* output address bits [47:12] */
+  const uint64_t a = desc & mask;
+  uint64_t b = a;
+  if (a != 0 && a < window)
+    b = a + offset;
+  else if (a > offset && a - offset < window)
+    b = a - offset;
+  return (desc & ~mask) | b;
+}
+
 /* TLB maintenance. The core changes a valid descriptor only break-before-make: it invalidates
  * the entry, calls one of these (which must complete the invalidation, DSB included) and only
  * then writes the new descriptor. `vmid` is the principal: 0 = host, VMs, COREVISOR (whose table

@@ -38,7 +38,8 @@ static void read_path(uint64_t root, uint64_t addr, struct path* p) {
 
 /* The spec's abstraction of one leaf: a level-3 entry maps its own pfn; a block at level 2
  * maps gfn to the block's pfn plus gfn's offset in the block, whatever the block's alignment. */
-static void leaf(uint64_t desc, uint32_t level, uint64_t gfn, struct kc_walk* out) {
+static void leaf(uint64_t raw, uint32_t level, uint64_t gfn, struct kc_walk* out) {
+  const uint64_t desc = plat_leaf_in(raw); /* the spec's descriptor (core/platform.h) */
   out->pfn = kc_phys_page(desc) >> KC_PAGE_SHIFT;
   /* mutant 5: every gfn of a block walks to the block's first frame */
   if (level == 2 && !KC_MUTANT(5)) out->pfn += gfn & (KC_PTRS_PER_TABLE - 1u);
@@ -83,7 +84,9 @@ static uint64_t ensure_table(const struct kcore* kc, uint64_t slot, uint64_t des
 }
 
 /* Writes a leaf, break-before-make when it replaces a valid descriptor by a different one. */
-static void write_leaf(uint32_t v, uint64_t slot, uint64_t desc, uint64_t ipa, bool whole_vmid) {
+static void write_leaf(uint32_t v, uint64_t slot, uint64_t spec_desc, uint64_t ipa,
+                       bool whole_vmid) {
+  const uint64_t desc = plat_leaf_out(spec_desc); /* what the MMU walks (core/platform.h) */
   const uint64_t old = kc_rd64(slot);
   if (old == desc) return;
   if (old & KC_DESC_VALID) {
@@ -184,6 +187,7 @@ static uint64_t next_in(uint64_t table, uint32_t level, uint64_t base, uint64_t 
       const uint64_t r = next_in(table_of(d), level + 1u, eb, from, end);
       if (r < end) return r;
     } else if ((level == 2 || level == 3) && kc_phys_page(d) != 0) {
+      /* d is the raw leaf: plat_leaf_in keeps a zero output address zero, and only zero. */
       return from;
     }
   }

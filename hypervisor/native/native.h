@@ -72,6 +72,10 @@ struct kn_hooks {
 /* Replaces all hooks (NULL: none). */
 void kn_set_hooks(const struct kn_hooks* hooks);
 void kn_set_cpu(uint32_t cpu);
+/* Makes the leaf-descriptor hooks (core/platform.h) kc_leaf_swap(., window, offset), for
+ * reading a copy of a machine whose tables hold other output addresses (the QEMU target's
+ * mirror, docs/qemu.md); (0, 0), the default, is the identity of the native platform. */
+void kn_set_leaf_window(uint64_t window, uint64_t offset);
 
 /* The physical register file of CPU `cpu` (< KN_MAX_CPUS), what plat_cpu_regs returns while
  * that CPU runs core code. Zero at start; kn_regs_reset zeroes every CPU's. */

@@ -172,3 +172,17 @@ void kn_reset_counters(void) {
   tlb = zero;
   sections = 0;
 }
+
+/* Leaf descriptors (core/platform.h): the identity unless a mirror of another platform's
+ * memory is being read (kn_set_leaf_window). */
+static uint64_t leaf_window, leaf_offset;
+void kn_set_leaf_window(uint64_t window, uint64_t offset) {
+  leaf_window = window;
+  leaf_offset = offset;
+}
+uint64_t plat_leaf_out(uint64_t desc) {
+  return leaf_window ? kc_leaf_swap(desc, leaf_window, leaf_offset) : desc;
+}
+uint64_t plat_leaf_in(uint64_t desc) {
+  return leaf_window ? kc_leaf_swap(desc, leaf_window, leaf_offset) : desc;
+}

@@ -30,6 +30,11 @@
 #define HQ_RING_OFFSET 0x100000ull
 #define HQ_RING_PA (HQ_AGENT_PA + HQ_RING_OFFSET)
 #define HQ_RING_IPA (HQ_AGENT_IPA + HQ_RING_OFFSET)
+/* The guest agent is the same image's second entry (agent/start.S guest_start), mapped at the
+ * same IPA in the running VM's stage 2 (root entry 1, linked only while the VM runs); its stack
+ * is below this offset, the host agent's above. */
+#define HQ_GUEST_STACK_TOP 0xE0000ull
+#define HQ_GUEST_ENTRY_OFFSET 0x80ull
 
 /* EL2's persistent page (struct hq_plat), the kcore handle, the agent's stage-2 tables and the
  * oracle table. Not in the ELF, so that QEMU's reload of the ELF on system_reset keeps them. */
@@ -38,6 +43,11 @@
 #define HQ_AGENT_L1_PA 0x60602000ull
 #define HQ_AGENT_L2_PA 0x60603000ull
 #define HQ_ORACLE_PA 0x60610000ull
+/* The running VM's stage-2 root, level-1 and level-2 tables as the hardware walks them: copies
+ * of KCore's with the guest agent's block added at HQ_AGENT_IPA (el2/world.c). */
+#define HQ_GUEST_ROOT_PA 0x60605000ull
+#define HQ_GUEST_L1_PA 0x60606000ull
+#define HQ_GUEST_L2_PA 0x60607000ull
 /* The host CPU's physical register file (struct kc_cpu_regs, what plat_cpu_regs returns): at a
  * fixed page so that the harness's export reads it (boot.S saves x0..x30 here on a trap). */
 #define HQ_REGS_PA 0x60604000ull
@@ -100,6 +110,10 @@ struct hq_plat {
    * harness answers by filling a new window from n (one round trip per window, not per value). */
   uint64_t win_base[2][HQ_ORACLE_V];
   uint64_t win_count[2][HQ_ORACLE_V];
+  /* The seeded bug to switch on (core/mutant.h; 0 = none), written by the harness before QEMU
+   * starts: EL2 sets kc_mutant from it at every entry (kc_mutant is in the image's data, which a
+   * reset reloads). Only kcore_mutants.elf honours it; kcore.elf panics when it is not 0. */
+  uint64_t mutant;
 };
 
 /* What EL2 asks. EVENTS(now): value = how many events are in event_addr; the harness also sets
@@ -113,22 +127,74 @@ struct hq_touch {
 
 /* ---- the command ring (in the agent's block) ---- */
 #define HQ_RING_SLOTS 64u
-/* PARK: the agent's `hvc #1`, which EL2 takes as "park for a soft reset" (never returns). */
-enum hq_cmd { HQ_CMD_NOP = 0, HQ_CMD_HOST_HVC = 1, HQ_CMD_PARK = 2 };
-enum hq_status { HQ_STATUS_OK = 0, HQ_STATUS_UNDEFINED = 1, HQ_STATUS_BAD_COMMAND = 2 };
+/* PARK: the agent's `hvc #1`, which EL2 takes as "park for a soft reset" (never returns).
+ * MEM_LOAD, MEM_STORE: the host's load or store of 8 bytes at IPA `ipa` (docs/qemu.md, "Host
+ * loads and stores"): the agent accesses it for real with the host's x0..x30 loaded, then
+ * `hvc #2` lets EL2 finish the spec's access; a stage-2 abort goes to EL2 first.
+ * HOST_FAULT: a real access at `ipa` that aborts; EL2 runs KCore's host fault handler with the
+ * registers in `fault` (the operation's), then the access retries. HOST_FAULT_INJECT: `hvc #3`
+ * with the host's x0..x30: EL2 runs the handler with `fault` without any access. */
+enum hq_cmd {
+  HQ_CMD_NOP = 0,
+  HQ_CMD_HOST_HVC = 1,
+  HQ_CMD_PARK = 2,
+  HQ_CMD_MEM_LOAD = 3,
+  HQ_CMD_MEM_STORE = 4,
+  HQ_CMD_HOST_FAULT = 5,
+  HQ_CMD_HOST_FAULT_INJECT = 6,
+  /* The world switch (docs/qemu.md, "vCPU run and VM exits"). VCPU_RUN: the host agent's
+   * `hvc #4` with x0..x30 (x0 = vmid); when KCore runs the vCPU, EL2 enters the guest agent,
+   * which completes this command, and the host agent resumes only at the exit to the host.
+   * VM_EXIT (the guest agent's): x0..x3 from the slot, x4..x30 the vCPU's, then the trapping
+   * instruction (enum hq_exit_kind); EL2 hands KCore the exit code and syndrome from `exit`. While
+   * a VM runs, MEM_LOAD and MEM_STORE are the VM's real accesses (`hvc #6` finishes them), NOP and
+   * PARK work as for the host. */
+  HQ_CMD_VCPU_RUN = 7,
+  HQ_CMD_VM_EXIT = 8,
+};
+/* How the guest agent's VM_EXIT traps (agent/start.S guest_exit): hvc #0, `mrs x0,
+ * id_aa64pfr0_el1` (trapped by HCR_EL2.TID3: EC 0x18), wfi (HCR_EL2.TWI: EC 0x01), hvc #5. */
+/* HQ_EXIT_FAULT is no exit: a host stage-2 fault injected while a VM runs (`hvc #3`). */
+enum hq_exit_kind {
+  HQ_EXIT_HVC = 0,
+  HQ_EXIT_INJECT = 1,
+  HQ_EXIT_SYSREG = 2,
+  HQ_EXIT_WFI = 3,
+  HQ_EXIT_FAULT = 4
+};
+/* BAD_STEP: EL2 saw something the harness did not expect (an access that should have faulted
+ * did not, a store value that is not the spec's): a bug of the platform, not a verdict. */
+enum hq_status {
+  HQ_STATUS_OK = 0,
+  HQ_STATUS_UNDEFINED = 1,
+  HQ_STATUS_BAD_COMMAND = 2,
+  HQ_STATUS_BAD_STEP = 3,
+};
 
 struct hq_slot {
-  uint64_t cmd;    /* enum hq_cmd */
-  uint64_t status; /* enum hq_status, written by the agent */
-  uint64_t x[31];  /* HOST_HVC: x0..x30 at the hvc, replaced by x0..x30 after it */
-  uint64_t pad;
+  uint64_t cmd;      /* enum hq_cmd */
+  uint64_t status;   /* enum hq_status, written by the agent */
+  uint64_t x[31];    /* HOST_HVC: x0..x30 at the hvc, replaced by x0..x30 after it */
+  uint64_t ipa;      /* MEM_*, HOST_FAULT: the address the agent accesses (8-byte aligned) */
+  uint64_t value;    /* MEM_STORE: the value stored; MEM_LOAD: the value loaded (agent) */
+  uint64_t reg;      /* MEM_*: the spec's register (the host's shadow context's index) */
+  uint64_t fault[3]; /* HOST_FAULT*: hpfar, esr, far as KCore's handler gets them */
+  uint64_t exit[4];  /* VM_EXIT: ec, esr, hpfar, far as KCore's vm-exit handler gets them */
 };
 
 struct hq_ring {
   volatile uint64_t ready;      /* the agent sets 1 when it polls; the harness clears it */
   volatile uint64_t head;       /* commands posted (the harness increments) */
   volatile uint64_t tail;       /* commands done (the agent increments) */
-  volatile uint64_t hvc_status; /* EL2: the kc_step of the last hypercall */
+  volatile uint64_t hvc_status; /* EL2: the kc_step of the last hypercall, or enum hq_status */
+  /* The agent's IPA where an access that EL2 ends without retrying resumes (agent/start.S). */
+  uint64_t access_resume;
+  /* The guest agent's: where its access resumes, and the running vCPU's x0..x30 between its
+   * traps (EL2 enters it with SP_EL1 pointing here, and the agent parks the registers the
+   * eret loaded; a VM_EXIT loads them back before its hvc and stores them after it). */
+  uint64_t guest_access_resume;
+  uint64_t vm_x[31];
+  uint64_t pad_;
   struct hq_slot slot[HQ_RING_SLOTS];
 };
 

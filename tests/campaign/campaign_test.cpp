@@ -52,10 +52,13 @@ class CampaignTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::vector<std::string> argv(const std::vector<std::string>& args) const {
-    std::vector<std::string> v = {HYPDIFF_BIN};
-    v.insert(v.end(), args.begin(), args.end());
-    return v;
+  // In a forked child: becomes hypdiff with `args`.
+  [[noreturn]] static void exec(const std::vector<std::string>& args) {
+    std::vector<char*> a = {const_cast<char*>(HYPDIFF_BIN)};
+    for (const auto& s : args) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    ::execv(a[0], a.data());
+    ::_exit(127);
   }
 
   // Runs hypdiff with `args`, stdout and stderr captured; `env` is "NAME=value" or "".
@@ -67,12 +70,7 @@ class CampaignTest : public ::testing::Test {
       if (!env.empty()) ::putenv(const_cast<char*>(env.c_str()));
       std::freopen(out.c_str(), "w", stdout);
       std::freopen(err.c_str(), "w", stderr);
-      const auto v = argv(args);
-      std::vector<char*> a;
-      for (const auto& s : v) a.push_back(const_cast<char*>(s.c_str()));
-      a.push_back(nullptr);
-      ::execv(a[0], a.data());
-      ::_exit(127);
+      exec(args);
     }
     int st = 0;
     ::waitpid(pid, &st, 0);
@@ -85,6 +83,32 @@ class CampaignTest : public ::testing::Test {
     v.insert(v.end(), pairing.begin(), pairing.end());
     v.insert(v.end(), extra.begin(), extra.end());
     return v;
+  }
+
+  // Starts hypdiff with `args` in a process group of its own (so it can be signalled as a
+  // scheduler would), output to `name`.out and `name`.err, and waits until its journal in
+  // `out_dir` holds a record of `type`. Returns the pid, or -1 when none came within `timeout`.
+  pid_t start_and_wait_for(const std::vector<std::string>& args, const std::string& name,
+                           const std::string& out_dir, const std::string& type,
+                           std::chrono::seconds timeout) const {
+    const fs::path journal = dir_ / out_dir / "journal.jsonl";
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::setpgid(0, 0);
+      std::freopen((dir_ / (name + ".out")).c_str(), "w", stdout);
+      std::freopen((dir_ / (name + ".err")).c_str(), "w", stderr);
+      exec(args);
+    }
+    ::setpgid(pid, pid);
+    const std::string needle = "\"type\":\"" + type + "\"";
+    const auto t0 = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - t0 < timeout) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (slurp(journal).find(needle) != std::string::npos) return pid;
+    }
+    ::kill(-pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return -1;
   }
 
   fs::path dir_;
@@ -202,26 +226,8 @@ TEST_F(CampaignTest, KilledCampaignResumesWithoutLosingAFailure) {
   ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   const auto args = campaign("c", {"--jobs", "2", "--cases", "300", "--batch-cases", "10"});
   const fs::path journal = dir_ / "c" / "journal.jsonl";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    std::freopen((dir_ / "first.txt").c_str(), "w", stdout);
-    std::freopen((dir_ / "first.err").c_str(), "w", stderr);
-    const auto v = argv(args);
-    std::vector<char*> a;
-    for (const auto& s : v) a.push_back(const_cast<char*>(s.c_str()));
-    a.push_back(nullptr);
-    ::execv(a[0], a.data());
-    ::_exit(127);
-  }
-  ::setpgid(pid, pid);
-  const auto t0 = std::chrono::steady_clock::now();
-  bool failure_seen = false;
-  while (!failure_seen && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    failure_seen = slurp(journal).find("\"type\":\"failure\"") != std::string::npos;
-  }
-  ASSERT_TRUE(failure_seen) << slurp(dir_ / "first.err");
+  const pid_t pid = start_and_wait_for(args, "first", "c", "failure", std::chrono::seconds(60));
+  ASSERT_GT(pid, 0) << slurp(dir_ / "first.err");
   ASSERT_EQ(::kill(-pid, SIGKILL), 0);
   int st = 0;
   ASSERT_EQ(::waitpid(pid, &st, 0), pid);
@@ -267,26 +273,8 @@ TEST_F(CampaignTest, SigtermStopsWorkersAndJournalsTheStop) {
   ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   const auto args = campaign("c", {"--jobs", "2", "--time", "60s", "--batch-cases", "5"}, kPassing);
   const fs::path journal = dir_ / "c" / "journal.jsonl";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    std::freopen((dir_ / "out.txt").c_str(), "w", stdout);
-    std::freopen((dir_ / "err.txt").c_str(), "w", stderr);
-    const auto v = argv(args);
-    std::vector<char*> a;
-    for (const auto& x : v) a.push_back(const_cast<char*>(x.c_str()));
-    a.push_back(nullptr);
-    ::execv(a[0], a.data());
-    ::_exit(127);
-  }
-  ::setpgid(pid, pid);
-  const auto t0 = std::chrono::steady_clock::now();
-  bool batch_seen = false;
-  while (!batch_seen && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    batch_seen = slurp(journal).find("\"type\":\"batch\"") != std::string::npos;
-  }
-  ASSERT_TRUE(batch_seen);
+  const pid_t pid = start_and_wait_for(args, "run", "c", "batch", std::chrono::seconds(30));
+  ASSERT_GT(pid, 0) << slurp(dir_ / "run.err");
   ASSERT_EQ(::kill(-pid, SIGTERM), 0);  // the whole group, as a scheduler does
   int st = 0;
   ASSERT_EQ(::waitpid(pid, &st, 0), pid);
@@ -299,7 +287,7 @@ TEST_F(CampaignTest, SigtermStopsWorkersAndJournalsTheStop) {
   EXPECT_EQ(j.stop_reason, "terminated");
   EXPECT_TRUE(j.crashes.empty());  // workers ignore SIGTERM: none died on its own
   EXPECT_FALSE(j.torn_tail);
-  EXPECT_NE(slurp(dir_ / "out.txt").find(": terminated"), std::string::npos);
+  EXPECT_NE(slurp(dir_ / "run.out").find(": terminated"), std::string::npos);
 }
 
 TEST_F(CampaignTest, ResumeRefusesConflictingOptionsAndBadJournals) {

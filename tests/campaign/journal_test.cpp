@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "campaign/coverage_json.hpp"
+#include "campaign/records.hpp"
 
 namespace hypdiff::campaign {
 namespace {
@@ -160,6 +161,87 @@ TEST_F(JournalTest, EveryRecordRoundTrips) {
   EXPECT_FALSE(j.torn_tail);
   EXPECT_TRUE(j.merged_shards.empty());
   EXPECT_EQ(j.merged_shard_count, 0u);
+}
+
+// The exact bytes of each record, as the journal was first written (before its field lists were
+// generated): journals of earlier versions must read the same and new ones must look the same.
+TEST_F(JournalTest, RecordsKeepTheirBytes) {
+  FailureEntry f = sample_failure("divergence/VM/npt/host_hvc", 4, 1.25);
+  f.summary = "VM 2 sees \xff npt";  // not UTF-8: replaced, not an exception
+  Batch b = sample_batch(6, 1.5);
+  b.coverage = {};
+  b.coverage.by_handler[0] = {10, 2, 1};
+  b.coverage.by_hvc[13] = {4, 1, 0};
+  {
+    JournalWriter w(file_);
+    w.start(sample_config());
+    w.batch(b);
+    w.failure(f);
+    w.crash({2, 10, "killed by SIGSEGV", 2.0});
+    w.stop("time", 3.0);
+  }
+  std::string text = contents();
+  const auto time = text.find("\"time\":");
+  ASSERT_NE(time, std::string::npos);
+  text.replace(time + 7, text.find(',', time) - time - 7, "T");
+  const std::string expected =
+      R"j({"config":{"against":"model:intended","batch_cases":50,"hostile":25,"hypdiff_version":"hypdiff 0.1","max_ops":30,"max_vms":2,"seed":18364758544493064720,"shard_count":4,"shard_index":2,"step_timeout":2.5,"target":"model:literal"},"time":T,"type":"start","version":1}
+{"at":1.5,"batch":6,"cases":50,"checks":5678,"coverage":{"handlers":{"host_hvc":[10,2,1]},"hvc":{"13":[4,1,0]}},"failing_cases":3,"seconds":0.75,"steps":1234,"type":"batch","worker":1}
+{"at":1.25,"batch":6,"case_file":"cases/divergence/VM/npt/host_hvc-4.json","case_seed":18446744073709551615,"class":"divergence","details":["npt[3]: 1 vs 2","npt[4]: \"quoted\""],"field":"npt","handler":"host_hvc","length":4,"op":"host_hvc(x0=13)","original_length":14,"principal":"VM 2","signature":"divergence/VM/npt/host_hvc","summary":"VM 2 sees )j"
+      "\xef\xbf\xbd"
+      R"j( npt","type":"failure"}
+{"at":2.0,"batch":10,"reason":"killed by SIGSEGV","type":"crash","worker":2}
+{"at":3.0,"reason":"time","type":"stop"}
+)j";
+  EXPECT_EQ(text, expected);
+  // The worker protocol sends the same objects (dump() without the journal's replacement).
+  EXPECT_EQ(
+      config_to_json(sample_config()).dump(),
+      R"j({"against":"model:intended","batch_cases":50,"hostile":25,"hypdiff_version":"hypdiff 0.1","max_ops":30,"max_vms":2,"seed":18364758544493064720,"shard_count":4,"shard_index":2,"step_timeout":2.5,"target":"model:literal"})j");
+  const WorkerCrash crash{2, 10, "x", 2.5};
+  EXPECT_EQ(crash_to_json(crash).dump(),
+            R"({"at":2.5,"batch":10,"reason":"x","type":"crash","worker":2})");
+}
+
+// Records are read field by field in a fixed order, and every field must have its type.
+TEST_F(JournalTest, RecordFieldsAreCheckedInOrder) {
+  EXPECT_THROW(batch_from_json(nlohmann::json::object()), BadRecord);
+  try {
+    failure_from_json(nlohmann::json::parse(R"({"signature":"s","class":3})"));
+    ADD_FAILURE() << "no error";
+  } catch (const BadRecord& e) {
+    EXPECT_STREQ(e.what(), "field 'class' must be a string");
+  }
+  try {
+    failure_from_json(nlohmann::json::parse(R"({"signature":"s"})"));
+    ADD_FAILURE() << "no error";
+  } catch (const BadRecord& e) {
+    EXPECT_STREQ(e.what(), "missing field 'class'");
+  }
+  try {
+    crash_from_json(nlohmann::json::parse(R"({"worker":1e10,"batch":1,"reason":"r","at":1})"));
+    ADD_FAILURE() << "no error";
+  } catch (const BadRecord& e) {
+    EXPECT_STREQ(e.what(), "field 'worker' must be an integer");
+  }
+  try {
+    crash_from_json(nlohmann::json::parse(R"({"worker":4294967296,"batch":1,"reason":"r"})"));
+    ADD_FAILURE() << "no error";
+  } catch (const BadRecord& e) {
+    EXPECT_STREQ(e.what(), "field 'worker' is out of range");
+  }
+  try {
+    config_from_json(nlohmann::json::parse(R"({"target":"t","against":"a","seed":1.5})"));
+    ADD_FAILURE() << "no error";
+  } catch (const BadRecord& e) {
+    EXPECT_STREQ(e.what(), "field 'seed' must be an unsigned integer");
+  }
+  const WorkerCrash c = crash_from_json(
+      nlohmann::json::parse(R"({"type":"crash","worker":-1,"batch":7,"reason":"r","at":4})"));
+  EXPECT_EQ(c.worker, -1);
+  EXPECT_EQ(c.batch, 7u);
+  EXPECT_EQ(c.reason, "r");
+  EXPECT_DOUBLE_EQ(c.at, 4.0);
 }
 
 TEST_F(JournalTest, StopReasonAndMergedRecord) {

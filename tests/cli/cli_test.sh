@@ -168,4 +168,110 @@ assert m["id"] == 11 and m["verdict"] == "killed" and m["shrunk_length"] >= 1, m
 assert r["score"]["killed"] == 1 and r["score"]["survived"] == 0, r["score"]
 PY
 expect 1 "mutants: a survivor fails the run" "$bin" mutants --only 7 --budget 1s --quiet
+
+# --json to a device is written in place (regular files go through a rename)
+expect 0 "json to /dev/stderr" "$bin" check --cases 1 --no-corpus-replay --quiet --json /dev/stderr
+echo "$LAST_OUT" | grep -q '"steps_per_second"' || { echo "FAIL: json to a device: $LAST_OUT"; fail=1; }
+
+# --ops: a bad kind is a one-line error; allowed kinds are all a case uses
+expect 2 "ops: unknown kind" "$bin" check --ops host_hvc,hvc --cases 1
+one_line "ops unknown kind"
+echo "$LAST_OUT" | grep -q "unknown operation kind 'hvc'" || { echo "FAIL: ops message: $LAST_OUT"; fail=1; }
+expect 0 "ops: host hypercalls only" "$bin" check --ops host_hvc --cases 40 --seed 2 \
+  --no-corpus-replay --json "$tmp/ops.json"
+python3 - "$tmp/ops.json" <<'PY' && echo "ok: ops json" || { echo "FAIL: ops json"; fail=1; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["operations"] == "host_hvc", r["operations"]
+h = r["coverage"]["handlers"]
+used = {k for k, v in h.items() if sum(v.values()) > 0}
+assert used == {"host_hvc"}, used
+PY
+
+# --jobs: the same report as one process; a bad count is a one-line error
+expect 2 "jobs: zero" "$bin" check --jobs 0 --cases 1
+one_line "jobs zero"
+for j in 1 3; do
+  expect 1 "jobs $j: the quirks are found" "$bin" check --target model:intended-assign-normalize-verify-index \
+    --against model:intended --cases 200 --seed 5 --jobs $j --no-corpus-replay --corpus "$tmp/jobs$j" \
+    --json "$tmp/jobs$j.json"
+done
+python3 - "$tmp/jobs1.json" "$tmp/jobs3.json" <<'PY' && echo "ok: jobs same report" || { echo "FAIL: jobs report differs"; fail=1; }
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+for k in ("cases", "steps", "checks", "failing_cases", "coverage"):
+    assert a[k] == b[k], (k, a[k], b[k])
+fa = [(f["case"], f["signature"], f["shrunk_length"], f["duplicates"]) for f in a["failures"]]
+fb = [(f["case"], f["signature"], f["shrunk_length"], f["duplicates"]) for f in b["failures"]]
+assert fa == fb and len(fa) >= 2, (fa, fb)
+PY
+# The same cases, operation for operation (names end in a hash of the text, which includes the
+# shrinking time).
+ops_of() { for f in "$1"/*.case; do grep -v '^#' "$f"; done; }
+[ "$(ops_of "$tmp/jobs1")" = "$(ops_of "$tmp/jobs3")" ] && [ -n "$(ops_of "$tmp/jobs1")" ] \
+  && echo "ok: jobs same saved cases" || { echo "FAIL: jobs saved cases differ"; fail=1; }
+
+# --target qemu (docs/qemu.md): generated cases use only the operations the QEMU target runs,
+# and a case with others is refused up front. Skipped where the QEMU target is not built.
+expect 2 "qemu: a malformed name" "$bin" check --target qemu:fast --cases 1
+one_line "qemu malformed name"
+echo "$LAST_OUT" | grep -q "the QEMU target is spelled 'qemu'" || { echo "FAIL: qemu name: $LAST_OUT"; fail=1; }
+out=$("$bin" check --target qemu --cases 1 --seed 1 --no-corpus-replay 2>&1)
+if echo "$out" | grep -q "not in this build"; then
+  echo "skip: the QEMU target is not built here"
+else
+  expect 0 "qemu: a check passes" "$bin" check --target qemu --cases 30 --seed 1 --no-corpus-replay \
+    --json "$tmp/q.json"
+  echo "$LAST_OUT" | grep -q "^note: qemu runs only host_hvc" \
+    || { echo "FAIL: qemu restriction note: $LAST_OUT"; fail=1; }
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["cases"]==30 and r["failures"]==[], r' \
+    "$tmp/q.json" && echo "ok: qemu json" || { echo "FAIL: qemu json"; fail=1; }
+  expect 0 "qemu: two QEMU instances" "$bin" check --target qemu --cases 30 --seed 1 --jobs 2 \
+    --no-corpus-replay --json "$tmp/q2.json"
+  python3 -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); assert a["steps"]==b["steps"] and a["coverage"]==b["coverage"]' \
+    "$tmp/q.json" "$tmp/q2.json" && echo "ok: qemu jobs same counts" || { echo "FAIL: qemu jobs counts"; fail=1; }
+  # SIGTERM to the parent alone: its workers and their QEMUs go too, and no /dev/shm file stays.
+  "$bin" check --target qemu --cases 1000000 --seed 4 --jobs 2 --no-corpus-replay --quiet \
+    >/dev/null 2>&1 &
+  parent=$!
+  procs=""
+  for _ in $(seq 100); do
+    workers=$(pgrep -P $parent | tr '\n' ' ')
+    qemus=""
+    for w in $workers; do qemus="$qemus $(pgrep -P "$w" | tr '\n' ' ')"; done
+    procs="$workers $qemus"
+    [ "$(echo $qemus | wc -w)" -ge 2 ] && break
+    sleep 0.1
+  done
+  kill -TERM $parent
+  wait $parent 2>/dev/null
+  left=1
+  for _ in $(seq 50); do  # up to 5 s
+    left=0
+    for p in $procs; do kill -0 "$p" 2>/dev/null && left=1; done
+    [ $left -eq 0 ] && break
+    sleep 0.1
+  done
+  if [ "$(echo $procs | wc -w)" -ge 4 ] && [ $left -eq 0 ]; then
+    echo "ok: qemu jobs: SIGTERM leaves no worker or QEMU ($(echo $procs | wc -w) processes)"
+  else
+    echo "FAIL: qemu jobs SIGTERM: processes '$procs', left=$left"; fail=1
+  fi
+  # DMA is what the QEMU target does not run yet: a case with a device load.
+  { grep -v '^expect' "$src/corpus/regression/quirk-hlock.case"; echo "op dev_load gfn=0x60000 reg=1"; } \
+    > "$tmp/dma.case"
+  expect 2 "qemu: a case with DMA is refused" "$bin" replay --target qemu --against model \
+    "$tmp/dma.case"
+  one_line "qemu unrunnable case"
+  echo "$LAST_OUT" | grep -q "step 3 is dev_load, which target qemu does not run (it runs host_hvc" \
+    || { echo "FAIL: qemu unrunnable message: $LAST_OUT"; fail=1; }
+  mkdir -p "$tmp/qfound" "$tmp/empty-dir"
+  cp "$tmp/dma.case" "$src/corpus/regression/quirk-map-halt-check.case" "$tmp/qfound/"
+  expect 0 "qemu: found cases it cannot run are skipped" "$bin" check --target qemu --cases 2 \
+    --seed 1 --corpus "$tmp/qfound" --regressions "$tmp/empty-dir" --junit "$tmp/q.xml"
+  echo "$LAST_OUT" | grep -q "1 skipped (they use operations their targets do not run)" \
+    || { echo "FAIL: qemu skipped line: $LAST_OUT"; fail=1; }
+  grep -q '<skipped message="step [0-9]* is [a-z_]*, which qemu does not run"/>' "$tmp/q.xml" \
+    && echo "ok: qemu junit skipped" || { echo "FAIL: qemu junit skipped"; fail=1; }
+fi
 exit $fail

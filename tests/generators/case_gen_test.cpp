@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "model/init.hpp"
 
 namespace hypdiff::generators {
@@ -29,6 +31,38 @@ TEST(CaseGen, SameSeedSameCase) {
   ASSERT_EQ(a.ops.size(), b.ops.size());
   for (std::size_t i = 0; i < a.ops.size(); ++i) EXPECT_EQ(a.ops[i], b.ops[i]);
   EXPECT_EQ(a.oracle, b.oracle);
+}
+
+TEST(CaseGen, DrawsOnlyTheAllowedHandlersAndStillBootsVms) {
+  using model::Handler;
+  using model::handler_bit;
+  GenOptions o;
+  o.min_ops = 20;
+  o.handlers = handler_bit(Handler::host_hvc) | handler_bit(Handler::host_npt) |
+               handler_bit(Handler::mem_store) | handler_bit(Handler::set_reg);
+  std::map<Handler, int> seen;
+  std::size_t ops = 0;
+  bool verified = false;
+  for (std::uint64_t s = 0; s < 100; ++s) {
+    const Case c = generate_case(o, s);
+    ops += c.ops.size();
+    for (const model::Op& op : c.ops) ++seen[model::handler_of(op)];
+    replay(c, o.profile, nullptr, &verified);
+  }
+  EXPECT_EQ(seen.size(), 4u);  // each allowed handler, and no other
+  for (const auto& [h, n] : seen) EXPECT_TRUE(o.handlers & handler_bit(h)) << handler_name(h);
+  EXPECT_EQ(seen.count(Handler::mem_load), 0u);
+  EXPECT_GT(seen[Handler::mem_store], 0);
+  EXPECT_GT(ops, 100u * 10u);  // only halts end a host-only case early
+  EXPECT_TRUE(verified);       // the boot protocol is all hypercalls
+
+  // Only VM exits allowed: the host cannot act at all, so cases are empty.
+  o.handlers = handler_bit(Handler::vm_exit);
+  EXPECT_TRUE(generate_case(o, 1).ops.empty());
+  EXPECT_EQ(model::handler_list(o.handlers), "vm_exit");
+  EXPECT_EQ(model::handler_list(0), "none");
+  EXPECT_EQ(model::handler_list(handler_bit(Handler::host_hvc) | handler_bit(Handler::set_reg)),
+            "host_hvc, set_reg");
 }
 
 TEST(CaseGen, LengthStaysWithinTheOptions) {

@@ -16,6 +16,25 @@ TEST(JUnit, EscapesMarkupAndDropsWhatXmlCannotCarry) {
   EXPECT_EQ(xml_escape("\xf0\x9f\x98\x80!"), "\xf0\x9f\x98\x80!");  // four bytes
 }
 
+TEST(JUnit, SkippedCasesAreCountedAndSaySo) {
+  JUnitSuite s;
+  JUnitCase skip;
+  skip.classname = "hypdiff.corpus.found";
+  skip.name = "vm.case";
+  skip.skipped = "step 3 is vm_exit, which qemu does not run";
+  JUnitCase ok;
+  ok.name = "hvc.case";
+  s.cases = {skip, ok};
+  const std::string x = junit_xml(s);
+  EXPECT_NE(x.find("tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"1\""), std::string::npos)
+      << x;
+  EXPECT_NE(x.find("name=\"vm.case\" time=\"0.000\">\n      <skipped message=\"step 3 is "
+                   "vm_exit, which qemu does not run\"/>\n    </testcase>"),
+            std::string::npos)
+      << x;
+  EXPECT_NE(x.find("name=\"hvc.case\" time=\"0.000\"/>"), std::string::npos) << x;
+}
+
 TEST(JUnit, CountsFailuresAndWritesEveryCase) {
   JUnitSuite s;
   s.name = "hypdiff check native against model";

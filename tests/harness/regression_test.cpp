@@ -16,15 +16,8 @@ const std::filesystem::path kDir =
 TEST(Regression, CorpusIsNotEmpty) { EXPECT_GE(case_files(kDir).size(), 5u); }
 
 TEST(Regression, EveryCaseReproducesItsRecordedVerdict) {
-  std::map<std::string, std::unique_ptr<Target>> made;
-  const auto results = replay_regressions(
-      kDir,
-      [&made](const std::string& name, std::string* err) -> Target* {
-        auto& slot = made[name];
-        if (!slot) slot = make_target(name, err);
-        return slot.get();
-      },
-      10);
+  TargetCache targets;
+  const auto results = replay_regressions(kDir, targets.by_name(), 10);
   ASSERT_EQ(results.size(), case_files(kDir).size());
   for (const auto& r : results) {
     EXPECT_TRUE(r.ok) << r.file << ": " << r.problem;

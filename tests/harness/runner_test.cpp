@@ -2,6 +2,7 @@
 // a known, planted difference, and the literal-vs-intended pairing the tool is proven on.
 #include "harness/runner.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "generators/case_gen.hpp"
@@ -170,6 +171,55 @@ TEST(Check, ShrinksEachNewSignatureAndKeepsIt) {
     EXPECT_EQ(again.failure->signature(), f.failure.signature());
     EXPECT_EQ(again.failure->step + 1, f.shrunk.ops.size());  // nothing after the failure
   }
+}
+
+// The literal profile, except that it cannot run a host hypercall with x0 = 0: the kind of
+// limit a partial target has. The shrinker tries x0 = 0 for every hypercall it keeps.
+class NoHvcZero final : public Target {
+ public:
+  std::string name() const override { return "no-hvc-zero"; }
+  std::string describe() const override { return name(); }
+  void reset(const model::MachineConfig& cfg, model::OraclePtr o) override {
+    inner_.reset(cfg, std::move(o));
+  }
+  model::StepKind step(const model::Op& op) override {
+    if (const auto* h = std::get_if<model::HostHvc>(&op); h && h->x[0] == 0) {
+      ++refused;
+      throw TargetError("no-hvc-zero: cannot run hvc 0");
+    }
+    return inner_.step(op);
+  }
+  const model::RData& state() const override { return inner_.state(); }
+  int refused = 0;
+
+ private:
+  ModelTarget inner_{"model:literal", model::Profile::literal()};
+};
+
+TEST(Check, CandidatesTheTargetCannotRunAreSkippedWhileShrinking) {
+  NoHvcZero lit;
+  ModelTarget ref("model:intended", model::Profile::intended());
+  CheckOptions o;
+  o.cases = 300;
+  o.seed = 7;
+  o.max_failures = 1;
+  o.shrink_opts.max_seconds = 20;
+  const CheckReport rep = run_check(lit, &ref, o);
+  ASSERT_EQ(rep.failures.size(), 1u);
+  const FoundFailure& f = rep.failures[0];
+  ASSERT_TRUE(f.shrink);
+  EXPECT_GT(f.shrink->unrunnable, 0u);
+  EXPECT_EQ(static_cast<int>(f.shrink->unrunnable), lit.refused);
+  EXPECT_LT(f.shrunk.ops.size(), f.original.ops.size());
+  for (const model::Op& op : f.shrunk.ops) {
+    if (const auto* h = std::get_if<model::HostHvc>(&op)) {
+      EXPECT_NE(h->x[0], 0);
+    }
+  }
+  const std::string note = shrinkers::describe(*f.shrink);
+  EXPECT_NE(note.find(fmt::format(", {} of them the target could not run)", lit.refused)),
+            std::string::npos)
+      << note;
 }
 
 TEST(Targets, NamesAreParsedOrRefusedWithOneLine) {

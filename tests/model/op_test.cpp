@@ -67,5 +67,21 @@ TEST(OpText, NamesEveryField) {
   EXPECT_EQ(to_string(Op{HostFault{0x10, 0x40, 0}}), "host_fault hpfar=0x10 esr=0x40 far=0x0");
 }
 
+TEST(HandlerList, ParsesWhatItPrints) {
+  std::string err;
+  const HandlerMask m = handler_bit(Handler::host_npt) | handler_bit(Handler::set_reg);
+  EXPECT_EQ(handler_list(m), "host_npt, set_reg");
+  EXPECT_EQ(parse_handler_list("set_reg,host_npt", &err), std::optional<HandlerMask>(m));
+  EXPECT_EQ(parse_handler_list("all", &err), std::optional<HandlerMask>(kAllHandlers));
+  EXPECT_EQ(handler_list(kAllHandlers),
+            "host_hvc, host_npt, host_vcpu_run, vm_exit, mem_load, mem_store, dev_load, "
+            "dev_store, set_reg");
+  EXPECT_EQ(parse_handler_list("host_hvc,hvc", &err), std::nullopt);
+  EXPECT_EQ(err.rfind("unknown operation kind 'hvc' (known: host_hvc, host_npt,", 0), 0u) << err;
+  EXPECT_EQ(parse_handler_list("", &err), std::nullopt);
+  EXPECT_EQ(err, "no operation kinds given");
+  EXPECT_EQ(parse_handler_list("host_hvc,", &err), std::optional<HandlerMask>(1));
+}
+
 }  // namespace
 }  // namespace hypdiff::model

@@ -47,12 +47,17 @@ class Native {
     kn_regs_reset();
     kn_reset_counters();
     kn_set_cpu(0);
+    // Leaf descriptors as QEMU's tables hold them (core/platform.h), for the byte comparison.
+    if (el2_base == HQ_EL2_BASE) kn_set_leaf_window(HQ_SPEC_WINDOW, HQ_RAM_BASE);
     kc_config cfg;
     kc_config_default(&cfg);
     cfg.el2_base = el2_base;
     EXPECT_EQ(kc_boot(&kc_, &cfg), nullptr);
   }
-  ~Native() { kn_mem_reset(); }
+  ~Native() {
+    kn_mem_reset();
+    kn_set_leaf_window(0, 0);
+  }
 
   HvcResult hvc(const Regs& x) {
     kc_cpu_regs* phys = kn_cpu_regs(0);

@@ -1,7 +1,72 @@
 /* The host agent's entry and its full-register hypercall (docs/qemu.md). EL1, stage-1 MMU off,
- * running at HQ_AGENT_IPA behind the host's stage 2. */
+ * running at HQ_AGENT_IPA behind the host's stage 2. The same image is the guest agent
+ * (guest_start, at +0x80), behind the running VM's stage 2. */
 #define HQ_AGENT_IPA 0x8000000000
 #define HQ_AGENT_STACK_TOP 0xF0000
+
+#define HQ_GUEST_STACK_TOP 0xE0000
+
+/* The agent's own callee-saved registers, lr and sp go to `area` while the harness's (or the
+ * vCPU's) registers are loaded for a trap; restore_own brings them back (clobbers x1, x2). */
+.macro save_own area, tmp, tmp2
+	ldr	\tmp, =\area
+	stp	x19, x20, [\tmp]
+	stp	x21, x22, [\tmp, #16]
+	stp	x23, x24, [\tmp, #32]
+	stp	x25, x26, [\tmp, #48]
+	stp	x27, x28, [\tmp, #64]
+	stp	x29, x30, [\tmp, #80]
+	mov	\tmp2, sp
+	str	\tmp2, [\tmp, #96]
+.endm
+.macro restore_own area
+	ldr	x1, =\area
+	ldp	x19, x20, [x1]
+	ldp	x21, x22, [x1, #16]
+	ldp	x23, x24, [x1, #32]
+	ldp	x25, x26, [x1, #48]
+	ldp	x27, x28, [x1, #64]
+	ldp	x29, x30, [x1, #80]
+	ldr	x2, [x1, #96]
+	mov	sp, x2
+.endm
+/* x0..x30 := [sp .. sp + 248) and back. */
+.macro load_all_sp
+	ldp	x0, x1, [sp]
+	ldp	x2, x3, [sp, #16]
+	ldp	x4, x5, [sp, #32]
+	ldp	x6, x7, [sp, #48]
+	ldp	x8, x9, [sp, #64]
+	ldp	x10, x11, [sp, #80]
+	ldp	x12, x13, [sp, #96]
+	ldp	x14, x15, [sp, #112]
+	ldp	x16, x17, [sp, #128]
+	ldp	x18, x19, [sp, #144]
+	ldp	x20, x21, [sp, #160]
+	ldp	x22, x23, [sp, #176]
+	ldp	x24, x25, [sp, #192]
+	ldp	x26, x27, [sp, #208]
+	ldp	x28, x29, [sp, #224]
+	ldr	x30, [sp, #240]
+.endm
+.macro store_all_sp
+	stp	x0, x1, [sp]
+	stp	x2, x3, [sp, #16]
+	stp	x4, x5, [sp, #32]
+	stp	x6, x7, [sp, #48]
+	stp	x8, x9, [sp, #64]
+	stp	x10, x11, [sp, #80]
+	stp	x12, x13, [sp, #96]
+	stp	x14, x15, [sp, #112]
+	stp	x16, x17, [sp, #128]
+	stp	x18, x19, [sp, #144]
+	stp	x20, x21, [sp, #160]
+	stp	x22, x23, [sp, #176]
+	stp	x24, x25, [sp, #192]
+	stp	x26, x27, [sp, #208]
+	stp	x28, x29, [sp, #224]
+	str	x30, [sp, #240]
+.endm
 
 	.section .text.start, "ax"
 	.global _start
@@ -51,6 +116,7 @@ agent_hvc:
 	ldp	x28, x29, [sp, #224]
 	ldr	x30, [sp, #240]
 	hvc	#0
+agent_hvc_store:
 	stp	x0, x1, [sp]
 	stp	x2, x3, [sp, #16]
 	stp	x4, x5, [sp, #32]
@@ -81,3 +147,175 @@ agent_hvc:
 	.bss
 	.balign 16
 saved:	.skip 112
+
+/* uint64_t agent_access(uint64_t x[31], uint64_t ipa, uint64_t value, uint64_t store): the
+ * host's own access to ipa with x0..x30 = x[0..30], as KCore's register file holds them, so
+ * that a trap saves exactly those: the address is in sp and the data in d0/d1, which no trap
+ * touches (EL2 reads them). A load reads d0 and an `hvc #2` lets EL2 finish it; a store reads
+ * the old word into d1, stores d0 (= value) and does the same `hvc #2`. A stage-2 abort on the
+ * access goes to EL2, which either retries the instruction or resumes at agent_access_resume.
+ * Returns d0 (the loaded value). Nothing of x[] is written back: EL2 keeps the host's
+ * registers in its file, which is what the harness exports. */
+	.text
+.macro load_host_regs
+	ldp	x0, x1, [x30]
+	ldp	x2, x3, [x30, #16]
+	ldp	x4, x5, [x30, #32]
+	ldp	x6, x7, [x30, #48]
+	ldp	x8, x9, [x30, #64]
+	ldp	x10, x11, [x30, #80]
+	ldp	x12, x13, [x30, #96]
+	ldp	x14, x15, [x30, #112]
+	ldp	x16, x17, [x30, #128]
+	ldp	x18, x19, [x30, #144]
+	ldp	x20, x21, [x30, #160]
+	ldp	x22, x23, [x30, #176]
+	ldp	x24, x25, [x30, #192]
+	ldp	x26, x27, [x30, #208]
+	ldp	x28, x29, [x30, #224]
+	ldr	x30, [x30, #240]
+.endm
+
+	.global agent_access
+	.global agent_access_resume
+agent_access:
+	ldr	x4, =saved
+	stp	x19, x20, [x4]
+	stp	x21, x22, [x4, #16]
+	stp	x23, x24, [x4, #32]
+	stp	x25, x26, [x4, #48]
+	stp	x27, x28, [x4, #64]
+	stp	x29, x30, [x4, #80]
+	mov	x5, sp
+	str	x5, [x4, #96]
+	fmov	d0, x2
+	mov	sp, x1
+	mov	x30, x0
+	cbnz	x3, 1f
+	load_host_regs
+	ldr	d0, [sp]
+	hvc	#2
+	b	agent_access_resume
+1:	load_host_regs
+	ldr	d1, [sp]
+	str	d0, [sp]
+	hvc	#2
+agent_access_resume:
+	ldr	x1, =saved
+	ldp	x19, x20, [x1]
+	ldp	x21, x22, [x1, #16]
+	ldp	x23, x24, [x1, #32]
+	ldp	x25, x26, [x1, #48]
+	ldp	x27, x28, [x1, #64]
+	ldp	x29, x30, [x1, #80]
+	ldr	x2, [x1, #96]
+	mov	sp, x2
+	fmov	x0, d0
+	ret
+
+/* void agent_fault_hvc(uint64_t x[31]): hvc #3 (an injected host stage-2 fault, EL2 reads its
+ * registers from the slot) with x0..x30 = x[0..30]; x[] := x0..x30 after it. */
+	.global agent_fault_hvc
+agent_fault_hvc:
+	ldr	x1, =saved
+	stp	x19, x20, [x1]
+	stp	x21, x22, [x1, #16]
+	stp	x23, x24, [x1, #32]
+	stp	x25, x26, [x1, #48]
+	stp	x27, x28, [x1, #64]
+	stp	x29, x30, [x1, #80]
+	mov	x2, sp
+	str	x2, [x1, #96]
+	mov	sp, x0
+	mov	x30, x0
+	load_host_regs
+	hvc	#3
+	b	agent_hvc_store
+
+/* void agent_run(uint64_t x[31]): VCPU_RUN, `hvc #4` with x0..x30 = x[0..30]; x[] := x0..x30
+ * after it. When KCore runs the vCPU, this returns only after the VM's exit to the host, with
+ * the host's registers as KCore restored them. */
+	.global agent_run
+agent_run:
+	save_own saved, x1, x2
+	mov	sp, x0
+	load_all_sp
+	hvc	#4
+	b	agent_hvc_store
+
+/* ---- the guest agent (docs/qemu.md): the same image, entered by EL2 at guest_start with the
+ * vCPU's x0..x30 in the registers and SP_EL1 = the ring's vm_x, where they are parked first. */
+	.section .text.start, "ax"
+	.org	0x80			/* layout.h: HQ_GUEST_ENTRY_OFFSET */
+	.global guest_start
+guest_start:
+	store_all_sp
+	ldr	x0, =(HQ_AGENT_IPA + HQ_GUEST_STACK_TOP)
+	mov	sp, x0
+	bl	guest_main
+1:	wfe
+	b	1b
+
+	.text
+/* void guest_exit(uint64_t vm_x[31], uint64_t kind): the VM's exit with x0..x30 = vm_x, trapped
+ * by the instruction `kind` names (layout.h, enum hq_exit_kind). Returns when the VM resumes,
+ * vm_x := x0..x30 as EL2 resumed it; an exit to the host never returns (the next run enters
+ * guest_start). A trapped MRS or WFI does not execute: EL2 resumes after it. HQ_EXIT_FAULT is
+ * the injected host fault's `hvc #3` (the handler refuses it while a VM runs; the VM resumes). */
+	.global guest_exit
+guest_exit:
+	save_own gsaved, x2, x3
+	mov	sp, x0
+	cmp	x1, #1
+	b.eq	1f
+	cmp	x1, #2
+	b.eq	3f
+	cmp	x1, #3
+	b.eq	4f
+	cmp	x1, #4
+	b.eq	5f
+	load_all_sp
+	hvc	#0
+	b	2f
+1:	load_all_sp
+	hvc	#5
+	b	2f
+3:	load_all_sp
+	mrs	x0, id_aa64pfr0_el1
+	b	2f
+4:	load_all_sp
+	wfi
+	b	2f
+5:	load_all_sp
+	hvc	#3
+2:	store_all_sp
+	restore_own gsaved
+	ret
+
+/* uint64_t guest_access(uint64_t vm_x[31], uint64_t ipa, uint64_t value, uint64_t store): the
+ * VM's access, as agent_access does it for the host (x0..x30 = vm_x at the access, data in d0
+ * and d1), finished by `hvc #6`; an abort EL2 ends resumes at guest_access_resume. */
+	.global guest_access
+	.global guest_access_resume
+guest_access:
+	save_own gsaved, x4, x5
+	fmov	d0, x2
+	mov	sp, x1
+	mov	x30, x0
+	cbnz	x3, 1f
+	load_host_regs
+	ldr	d0, [sp]
+	hvc	#6
+	b	guest_access_resume
+1:	load_host_regs
+	ldr	d1, [sp]
+	str	d0, [sp]
+	hvc	#6
+guest_access_resume:
+	restore_own gsaved
+	fmov	x0, d0
+	ret
+
+	.bss
+	.balign 16
+gsaved:	.skip 112

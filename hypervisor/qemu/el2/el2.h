@@ -23,6 +23,33 @@ static inline struct hq_oracle* hq_oracle(void) { return (struct hq_oracle*)HQ_O
 /* boot.S: parks the CPU for a soft reset; restarts at _start when the harness says go. */
 KC_NORETURN void hq_park(void);
 
+/* The spec's query point outside a lock (a load or store by the host): hq_events_due asks the
+ * harness for the other CPUs' events due now (their addresses in event_addr; 0 when none are
+ * due), hq_query_point_with(n) applies n of them and counts the query point; hq_query_point
+ * does both. */
+uint64_t hq_events_due(void);
+void hq_query_point_with(uint64_t n);
+void hq_query_point(void);
+
+/* Stage-2 descriptor bits: valid table, and a 2 MiB block of normal write-back memory,
+ * read/write, inner shareable, accessed. */
+#define S2_TABLE 0x3ull
+#define S2_BLOCK_NORMAL 0x7FDull
+/* HCR_EL2: RW (EL1 is AArch64), DC (stage-1 off at EL1 means normal cacheable memory, so the
+ * agent needs no page tables of its own), SWIO, VM (stage 2 on). */
+#define HCR_VALUE ((1ull << 31) | (1ull << 12) | (1ull << 1) | 1ull)
+/* HCR_EL2 while a VM runs (the spec's HCR value 3 is symbolic): the host's, plus TWI, TWE
+ * (WFI/WFE trap), TSC (SMC traps), TACR, TID3 and TVM (the system-register traps KVM sets: ID
+ * registers, auxiliary control, writes to the virtual-memory controls). HVC always traps. No
+ * IMO/FMO/AMO: no interrupt source is configured; an interrupt exit is injected (hvc #5). */
+#define HCR_GUEST                                                                         \
+  (HCR_VALUE | (1ull << 13) | (1ull << 14) | (1ull << 19) | (1ull << 21) | (1ull << 18) | \
+   (1ull << 26))
+#define SPSR_EL1H_MASKED 0x3C5ull
+
+/* world.c: whether the guest agent (a VM's vCPU) is what trapped. */
+int hq_in_guest(void);
+
 void hq_uart_puts(const char* s);
 void hq_uart_hex(uint64_t v);
 /* Panics with `why` followed by " 0x<value>" (the text goes to the UART and the EL2 page). */

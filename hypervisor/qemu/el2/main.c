@@ -1,31 +1,30 @@
 /* KCore's EL2 main on QEMU virt (docs/qemu.md, "Boot"): boots KCore once, gives the host agent
  * its own stage-2 block beside KCore's host table, enables the host's stage 2 and erets to the
- * agent at EL1. Then every trap of the agent comes back through boot.S into hq_trap. */
+ * agent at EL1. Then every trap of the agent comes back through boot.S into hq_trap; VCPU_RUN
+ * (`hvc #4`) and every trap of the guest agent go on to the world switch (world.c). */
 #include "core/cpu.h"
 #include "core/ctxt.h"
 #include "core/kcore.h"
+#include "core/mutant.h"
+#include "core/ownership.h"
+#include "core/s2pt.h"
+#include "core/vm.h"
 #include "qemu/el2/el2.h"
 
 extern struct kc_cpu_regs hq_regs;
 
 void hq_main(void);
 void hq_trap(void);
+void hq_world_reset(void);
+uint64_t hq_guest_trap(uint64_t esr, uint64_t elr, uint64_t* spsr);
+uint64_t hq_vcpu_run(uint64_t elr, uint64_t* spsr);
 KC_NORETURN void hq_unexpected(uint64_t vector);
-
-/* Stage-2 descriptor bits: valid table, and a 2 MiB block of normal write-back memory,
- * read/write, inner shareable, accessed. */
-#define S2_TABLE 0x3ull
-#define S2_BLOCK_NORMAL 0x7FDull
 
 /* VTCR_EL2: 44-bit IPA (T0SZ 20, start at level 0: KCore's tables are 4-level) and 44-bit PA
  * (cortex-a57), 4 KiB granule, inner shareable write-back walks. */
 #define VTCR_VALUE \
   ((1ull << 31) | (4ull << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | (2ull << 6) | 20ull)
-/* HCR_EL2: RW (EL1 is AArch64), DC (stage-1 off at EL1 means normal cacheable memory, so the
- * agent needs no page tables of its own), SWIO, VM (stage 2 on). */
-#define HCR_VALUE ((1ull << 31) | (1ull << 12) | (1ull << 1) | 1ull)
 #define SCTLR_EL1_MMU_OFF 0x30D00800ull
-#define SPSR_EL1H_MASKED 0x3C5ull
 
 static void zero_page(uint64_t pa) {
   volatile uint64_t* p = (volatile uint64_t*)(uintptr_t)pa;
@@ -75,6 +74,12 @@ void hq_main(void) {
   p->boots = p->boots + 1;
   p->go = 0;
   p->parked = 0;
+#ifdef KC_MUTANTS
+  kc_mutant = (uint32_t)p->mutant;
+#else
+  if (p->mutant)
+    hq_panic_hex("this image has no mutants (kcore_mutants.elf has): mutant", p->mutant);
+#endif
   /* A reset restores RAM as it was after the first boot: KCore is booted already. */
   if (p->booted != HQ_MAGIC_BOOTED) boot_kcore();
   hq_ring()->hvc_status = 0;
@@ -86,7 +91,9 @@ void hq_main(void) {
   HQ_WRITE_SYSREG(cptr_el2, 0x33FFull); /* RES1 bits only: no FP/SIMD trap */
   HQ_WRITE_SYSREG(sctlr_el1, SCTLR_EL1_MMU_OFF);
   HQ_WRITE_SYSREG(cpacr_el1, 3ull << 20);
-  __asm__ volatile("isb\n tlbi vmalls12e1is\n tlbi alle2is\n dsb ish\n isb" ::: "memory");
+  hq_world_reset();
+  /* Every VMID: a VM of the last case may have run under the same VMID. */
+  __asm__ volatile("isb\n tlbi alle1is\n tlbi alle2is\n dsb ish\n isb" ::: "memory");
 
   hq_uart_puts("kcore: booted, entering the host agent\n");
   HQ_WRITE_SYSREG(spsr_el2, SPSR_EL1H_MASKED);
@@ -97,18 +104,160 @@ void hq_main(void) {
 
 #define ESR_EC(esr) (((esr) >> 26) & 0x3Fu)
 #define EC_HVC64 0x16u
+#define EC_DABT_LOW 0x24u
+
+/* ---- the host's loads, stores and real stage-2 faults (docs/qemu.md) ---- */
+
+/* The command the agent is performing: the ring's slot at tail (tail moves after it). */
+static struct hq_slot* current_slot(void) {
+  struct hq_ring* r = hq_ring();
+  return &r->slot[r->tail % HQ_RING_SLOTS];
+}
+
+/* d0/d1 of the agent's access (agent/start.S): EL2 itself never uses FP/SIMD registers. */
+static uint64_t agent_d0(void) {
+  uint64_t v;
+  __asm__ volatile("fmov %0, d0" : "=r"(v));
+  return v;
+}
+static uint64_t agent_d1(void) {
+  uint64_t v;
+  __asm__ volatile("fmov %0, d1" : "=r"(v));
+  return v;
+}
+
+/* Per command: the spec's query point was taken at an abort (an event due then mapped the
+ * page); the host fault handler ran at an abort. Cleared when the command ends. */
+static int access_qo_done;
+static int fault_taken;
+static uint64_t fault_result;
+
+static uint64_t resume_skipping_access(uint64_t status) {
+  hq_ring()->hvc_status = status;
+  access_qo_done = 0;
+  fault_taken = 0;
+  return hq_ring()->access_resume;
+}
+
+/* The spec's mem_load/mem_store by the host after the real access succeeded (`hvc #2`): its
+ * query point (unless an abort took it), then the value word as the spec says: a load writes
+ * the host's shadow register with the frame's word (what the agent read) when the host owns
+ * the frame, the host's data oracle value otherwise; a store leaves the spec's value in a frame
+ * the host owns and puts the old word back in any other (the spec drops that write). */
+static void access_done(struct hq_slot* s) {
+  const struct kcore* kc = hq_kcore();
+  const uint64_t d0 = agent_d0(), d1 = agent_d1();
+  if (!access_qo_done) hq_query_point();
+  access_qo_done = 0;
+  struct kc_walk w;
+  kc_s2pt_walk(kc, KC_HOSTVISOR, s->ipa >> KC_PAGE_SHIFT, &w);
+  if (w.pfn == 0) { /* mapped for the MMU but not for the spec: a platform bug */
+    hq_ring()->hvc_status = HQ_STATUS_BAD_STEP;
+    return;
+  }
+  struct kc_s2page pg;
+  kc_s2page_get(kc, w.pfn, &pg);
+  const int private_page = pg.owner == KC_HOSTVISOR;
+  const struct kc_cpu* cpu = kc_cpu_of(kc);
+  struct kc_ctxt* c = kc_ctxt_of(kc, cpu->cur_vmid, (uint64_t)cpu->cur_vcpuid);
+  uint64_t status = HQ_STATUS_OK;
+  if (s->cmd == HQ_CMD_MEM_LOAD) {
+    const uint64_t v =
+        private_page ? d0 : plat_doracle(KC_HOSTVISOR, kc_data_log(kc, KC_HOSTVISOR));
+    kc_ctxt_set(c, s->reg, v);
+  } else {
+    /* Through plat_phys: the logs learn the page the agent's store changed. */
+    volatile uint64_t* word = plat_phys(w.pfn << KC_PAGE_SHIFT);
+    if (!private_page) {
+      *word = d1;
+    } else if (*word != kc_ctxt_get(c, s->reg)) {
+      status = HQ_STATUS_BAD_STEP; /* the harness's value is not the shadow register's */
+      *word = kc_ctxt_get(c, s->reg);
+    }
+  }
+  hq_ring()->hvc_status = status;
+}
+
+/* A stage-2 data abort of the agent's access. Returns the ELR to resume at. */
+static uint64_t access_abort(uint64_t elr) {
+  struct hq_slot* s = current_slot();
+  const uint64_t hpfar = HQ_READ_SYSREG(hpfar_el2);
+  /* HPFAR_EL2.FIPA [39:4] holds IPA [47:12]. */
+  if (((hpfar >> 4) << KC_PAGE_SHIFT) != (s->ipa & ~(KC_PAGE_SIZE - 1u)))
+    hq_panic_hex("a stage-2 abort away from the agent's access: HPFAR", hpfar);
+  if (s->cmd == HQ_CMD_HOST_FAULT) {
+    if (fault_taken) return resume_skipping_access(HQ_STATUS_BAD_STEP); /* it faults again */
+    struct kc_cpu_regs* file = plat_cpu_regs();
+    const uint64_t elr_file = file->regs.elr_el2;
+    fault_result = kc_host_fault(hq_kcore(), s->fault[0], s->fault[1], s->fault[2]);
+    fault_taken = 1;
+    /* The handler emulated an SMMU access (pc-advance) or refused: no retry. */
+    if (fault_result != KC_STEP_DONE || file->regs.elr_el2 != elr_file)
+      return resume_skipping_access(fault_result);
+    return elr; /* the page is mapped now: the access retries */
+  }
+  if (s->cmd != HQ_CMD_MEM_LOAD && s->cmd != HQ_CMD_MEM_STORE)
+    hq_panic_hex("a stage-2 abort outside an access: command", s->cmd);
+  /* The spec's access to a page the host has not mapped is undefined, unless an event due at
+   * its query point maps the page: then the query point happens and the access retries. */
+  if (!access_qo_done) {
+    const uint64_t n = hq_events_due();
+    int maps = 0;
+    for (uint64_t i = 0; i < n; ++i)
+      maps |= (hq_plat()->event_addr[i] >> KC_PAGE_SHIFT) == (s->ipa >> KC_PAGE_SHIFT);
+    if (maps) {
+      hq_query_point_with(n);
+      access_qo_done = 1;
+      return elr;
+    }
+  }
+  return resume_skipping_access(HQ_STATUS_UNDEFINED);
+}
 
 void hq_trap(void) {
   /* The trap registers stay out of the register file: a host hypercall does not write them in
    * the spec (the native target leaves them alone), and the export reads the file. */
   const uint64_t esr = HQ_READ_SYSREG(esr_el2);
-  const uint64_t elr = HQ_READ_SYSREG(elr_el2);
+  uint64_t elr = HQ_READ_SYSREG(elr_el2);
   const uint64_t spsr = HQ_READ_SYSREG(spsr_el2);
   struct kc_ctxt_regs* r = &hq_regs.regs;
+  if (hq_in_guest()) {
+    uint64_t sp = spsr;
+    elr = hq_guest_trap(esr, elr, &sp);
+    HQ_WRITE_SYSREG(elr_el2, elr);
+    HQ_WRITE_SYSREG(spsr_el2, sp);
+    return;
+  }
   switch (ESR_EC(esr)) {
+    case EC_DABT_LOW:
+      elr = access_abort(elr);
+      break;
     case EC_HVC64: {
       /* hvc #1 is the agent's, not the host's: park for a soft reset. */
       if ((esr & 0xFFFFu) == 1u) hq_park();
+      /* hvc #2: the agent's access went through; hvc #3: an injected host stage-2 fault. */
+      if ((esr & 0xFFFFu) == 2u) {
+        struct hq_slot* s = current_slot();
+        if (s->cmd == HQ_CMD_HOST_FAULT) {
+          hq_ring()->hvc_status = fault_taken ? fault_result : HQ_STATUS_BAD_STEP;
+          fault_taken = 0;
+        } else {
+          access_done(s);
+        }
+        break;
+      }
+      if ((esr & 0xFFFFu) == 4u) { /* VCPU_RUN: may enter the guest agent */
+        uint64_t sp = spsr;
+        elr = hq_vcpu_run(elr, &sp);
+        HQ_WRITE_SYSREG(elr_el2, elr);
+        HQ_WRITE_SYSREG(spsr_el2, sp);
+        return;
+      }
+      if ((esr & 0xFFFFu) == 3u) {
+        const struct hq_slot* s = current_slot();
+        hq_ring()->hvc_status = kc_host_fault(hq_kcore(), s->fault[0], s->fault[1], s->fault[2]);
+        break;
+      }
       /* kc_host_hvc writes x0..x5 into the register file itself, as the trap does. */
       uint64_t x[6];
       for (uint32_t i = 0; i < 6; ++i) x[i] = r->x[i];

@@ -42,6 +42,11 @@ void* plat_phys(uint64_t pa) {
   return (void*)(uintptr_t)ram_pa;
 }
 
+/* The spec's low addresses live at HQ_RAM_BASE + pa (layout.h): leaf descriptors hold the
+ * real output address, so that the host's accesses through KCore's table reach that RAM. */
+uint64_t plat_leaf_out(uint64_t desc) { return kc_leaf_swap(desc, HQ_SPEC_WINDOW, HQ_RAM_BASE); }
+uint64_t plat_leaf_in(uint64_t desc) { return kc_leaf_swap(desc, HQ_SPEC_WINDOW, HQ_RAM_BASE); }
+
 /* GCC emits calls to these for struct copies even when freestanding. Byte loops: the MMU is off,
  * memory is Device-nGnRnE, so no unaligned access is allowed. */
 void* memcpy(void* dst, const void* src, unsigned long n) {
@@ -186,24 +191,30 @@ static uint64_t log_now(const struct hq_plat* p) {
   return p->log_base + p->step_sections + p->step_injected;
 }
 
-/* One of the spec's query points (a critical section's first lock acquisition): the other
- * CPUs' events due now happen first, as on the native platform. */
-static void query_point(void) {
+uint64_t hq_events_due(void) {
   struct hq_plat* p = hq_plat();
   const uint64_t now = log_now(p);
-  if (now >= p->next_event) {
-    const uint64_t n = ask(HQ_ASK_EVENTS, now, 0);
-    if (n > HQ_MAX_EVENTS) hq_panic_hex("too many other-CPU events:", n);
-    for (uint64_t i = 0; i < n; ++i) kc_replay_map_host(hq_kcore(), p->event_addr[i]);
-    p->step_injected = p->step_injected + n;
-  }
+  if (now < p->next_event) return 0;
+  const uint64_t n = ask(HQ_ASK_EVENTS, now, 0);
+  if (n > HQ_MAX_EVENTS) hq_panic_hex("too many other-CPU events:", n);
+  return n;
+}
+
+void hq_query_point_with(uint64_t n) {
+  struct hq_plat* p = hq_plat();
+  for (uint64_t i = 0; i < n; ++i) kc_replay_map_host(hq_kcore(), p->event_addr[i]);
+  p->step_injected = p->step_injected + n;
   p->step_sections = p->step_sections + 1;
 }
+
+/* One of the spec's query points (a critical section's first lock acquisition): the other
+ * CPUs' events due now happen first, as on the native platform. */
+void hq_query_point(void) { hq_query_point_with(hq_events_due()); }
 
 static void lock(uint32_t id, int quiet) {
   if (id >= MAX_LOCKS) hq_panic_hex("lock id out of range:", id);
   if (held[id]) hq_panic_hex("lock acquired twice:", id);
-  if (!quiet && held_count == 0) query_point();
+  if (!quiet && held_count == 0) hq_query_point();
   held[id] = 1;
   ++held_count;
 }

@@ -23,6 +23,9 @@ extern "C" {
 #ifndef HYPDIFF_QEMU_KCORE_ELF
 #define HYPDIFF_QEMU_KCORE_ELF ""
 #endif
+#ifndef HYPDIFF_QEMU_KCORE_MUTANTS_ELF
+#define HYPDIFF_QEMU_KCORE_MUTANTS_ELF ""
+#endif
 
 namespace hypdiff::qemu {
 
@@ -90,7 +93,8 @@ void QemuMachine::default_oracle(hq_oracle& o) {
 }
 
 QemuMachine::QemuMachine(QemuOptions options) : options_(std::move(options)) {
-  if (options_.kcore_elf.empty()) options_.kcore_elf = HYPDIFF_QEMU_KCORE_ELF;
+  if (options_.kcore_elf.empty())
+    options_.kcore_elf = options_.mutant ? HYPDIFF_QEMU_KCORE_MUTANTS_ELF : HYPDIFF_QEMU_KCORE_ELF;
   if (options_.qemu.empty()) options_.qemu = "qemu-system-aarch64";
   try {
     spawn();
@@ -143,7 +147,7 @@ void QemuMachine::spawn() {
   const std::string qemu = find_in_path(options_.qemu);
   if (qemu.empty())
     throw QemuError(options_.qemu + " is not installed (apt install qemu-system-arm)");
-  if (access(options_.kcore_elf.c_str(), R_OK) != 0)
+  if (::access(options_.kcore_elf.c_str(), R_OK) != 0)
     throw QemuError("KCore's EL2 image " + options_.kcore_elf +
                     " is missing (ninja kcore_qemu_elf)");
 
@@ -166,6 +170,7 @@ void QemuMachine::spawn() {
     std::memcpy(plat()->cfg, &*options_.config, sizeof(kc_config));
     plat()->cfg_set = 1;
   }
+  plat()->mutant = options_.mutant;
   plat()->next_event = UINT64_MAX;  // no other-CPU events unless a step sets some
   default_oracle(oracle());
 
@@ -416,6 +421,35 @@ bool QemuMachine::ping() {
   std::atomic_thread_fence(std::memory_order_release);
   r->head = ++head_;
   return wait_done(head_, 0);
+}
+
+HvcResult QemuMachine::access(const Access& a, uint64_t* loaded) {
+  if (dead_) throw QemuError("the QEMU machine failed earlier; reset() restarts it");
+  if (panicked()) throw QemuError("KCore has halted: no access reaches it");
+  hq_ring* r = ring();
+  hq_slot& s = r->slot[head_ % HQ_RING_SLOTS];
+  s.cmd = a.cmd;
+  s.status = HQ_STATUS_BAD_COMMAND;
+  std::copy(a.x.begin(), a.x.end(), s.x);
+  s.ipa = a.ipa;
+  s.value = a.value;
+  s.reg = a.reg;
+  std::copy(a.fault.begin(), a.fault.end(), s.fault);
+  std::copy(a.exit.begin(), a.exit.end(), s.exit);
+  std::atomic_thread_fence(std::memory_order_release);
+  r->head = ++head_;
+  HvcResult res;
+  if (!wait_done(head_, a.cmd + 1000)) {
+    res.status = HvcResult::Status::halted;
+    res.panic_text = panic_text();
+    return res;
+  }
+  if (s.status != HQ_STATUS_OK && s.status != HQ_STATUS_UNDEFINED)
+    throw QemuError("EL2 refused access command " + std::to_string(a.cmd) + " at IPA " +
+                    std::to_string(a.ipa) + ": status " + std::to_string(s.status));
+  res.status = s.status == HQ_STATUS_OK ? HvcResult::Status::ok : HvcResult::Status::undefined;
+  if (loaded) *loaded = s.value;
+  return res;
 }
 
 HvcResult QemuMachine::hvc(const Regs& x) { return hvc_batch({x}).front(); }

@@ -40,6 +40,9 @@ struct QemuOptions {
   std::string qemu;                 // empty: qemu-system-aarch64 from PATH
   std::optional<kc_config> config;  // empty: kc_config_default with el2_base = HQ_EL2_BASE
   std::string cpu = "cortex-a57";   // -cpu: needs EL2 and a PA size of at least 44 bits
+  // KCore's seeded bug to switch on (core/mutant.h, catalog native/mutants.c); 0 = none.
+  // Non-zero boots kcore_mutants.elf (when kcore_elf is empty) with kc_mutant set at every entry.
+  uint32_t mutant = 0;
   std::chrono::milliseconds boot_timeout{10000};
   std::chrono::milliseconds command_timeout{2000};  // the per-command watchdog
 };
@@ -71,6 +74,21 @@ class QemuMachine {
   // The same for a sequence, posted to the ring up to HQ_RING_SLOTS at a time (the agent
   // runs them back to back): one result per hypercall, as hvc() would give.
   std::vector<HvcResult> hvc_batch(const std::vector<Regs>& xs);
+
+  // One host access or stage-2 fault through the ring (layout.h, enum hq_cmd: MEM_LOAD,
+  // MEM_STORE, HOST_FAULT, HOST_FAULT_INJECT; also VCPU_RUN, VM_EXIT and a running VM's
+  // MEM_LOAD and MEM_STORE), the slot's fields as given; x = the host's x0..x30
+  // (KCore's register file). Result: ok, undefined (EL2 ended the access without it) or halted.
+  // EL2 reporting a platform bug (HQ_STATUS_BAD_STEP), or KCore having halted before, is a
+  // QemuError. *loaded: the value the agent loaded (MEM_LOAD).
+  struct Access {
+    uint64_t cmd = HQ_CMD_MEM_LOAD;
+    Regs x{};
+    uint64_t ipa = 0, value = 0, reg = 0;
+    std::array<uint64_t, 3> fault{};  // hpfar, esr, far
+    std::array<uint64_t, 4> exit{};   // VM_EXIT: ec, esr, hpfar, far
+  };
+  HvcResult access(const Access& a, uint64_t* loaded = nullptr);
 
   // A NOP through the ring: the agent answers without trapping (the channel's own cost, and a
   // liveness check). Throws QemuError like hvc(); returns false if KCore has halted.

@@ -12,7 +12,9 @@
 
 extern "C" {
 #include "core/constants.h"
+#include "core/cpu.h"
 #include "core/ctxt.h"
+#include "core/s2pt.h"
 #include "core/vm.h"
 #include "native/export.h"
 #include "native/native.h"
@@ -98,15 +100,26 @@ QemuTarget::QemuTarget(QemuOptions options, bool soft_reset)
   exp_ = kn_export_new();
   if (!exp_) throw harness::TargetError("qemu target: out of memory");
   instance_alive = true;
+  // The mirror holds QEMU's leaf descriptors: the core reads them back as the spec's.
+  kn_set_leaf_window(HQ_SPEC_WINDOW, HQ_RAM_BASE);
 }
 
 QemuTarget::~QemuTarget() {
+  kn_set_leaf_window(0, 0);
   kn_export_free(exp_);
   instance_alive = false;
 }
 
 std::string QemuTarget::describe() const {
   return "KCore at EL2 in qemu-system-aarch64 (host hypercalls; the native target's export)";
+}
+
+void QemuTarget::set_mutant(uint32_t id) {
+  if (id == options_.mutant) return;
+  options_.mutant = id;
+  machine_.reset();  // the next reset boots the other image
+  cfg_.reset();
+  need_full_sync_ = true;
 }
 
 void QemuTarget::machine_failed(const std::exception& e) {
@@ -269,6 +282,7 @@ void QemuTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle)
   }
   bool overflow = false;
   machine_->take_step_log(&overflow);
+  kc_layout_compute(&kcfg_, &lay_);
   kn_regs_reset();
   base_ = model::initial_state(cfg, model::Profile::intended(), oracle_);
   export_state(true);
@@ -276,18 +290,40 @@ void QemuTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle)
 
 model::StepKind QemuTarget::step(const model::Op& op) {
   if (!machine_ || !cfg_) throw harness::TargetError("qemu target: step before reset");
-  const auto* hvc = std::get_if<model::HostHvc>(&op);
-  if (!hvc)
-    throw harness::TargetError(fmt::format("qemu target: {} is not realized yet",
-                                           model::handler_name(model::handler_of(op))));
+  if (const auto* hvc = std::get_if<model::HostHvc>(&op)) return step_hvc(*hvc);
+  if (const auto* f = std::get_if<model::HostFault>(&op)) return step_fault(*f);
+  if (const auto* l = std::get_if<model::MemLoad>(&op))
+    return step_access(HQ_CMD_MEM_LOAD, l->gfn, l->reg);
+  if (const auto* st = std::get_if<model::MemStore>(&op))
+    return step_access(HQ_CMD_MEM_STORE, st->gfn, st->reg);
+  if (const auto* r = std::get_if<model::SetReg>(&op)) return step_set_reg(*r);
+  if (const auto* run = std::get_if<model::VcpuRun>(&op)) return step_vcpu_run(*run);
+  if (const auto* e = std::get_if<model::VmExit>(&op)) return step_vm_exit(*e);
+  throw harness::TargetError(fmt::format("qemu target: {} is not realized yet",
+                                         model::handler_name(model::handler_of(op))));
+}
+
+namespace {
+uint64_t fit64(model::Z v, const char* what) {
+  if (v < 0 || v >= model::pow2(64))
+    throw harness::TargetError(fmt::format("qemu target: {} does not fit 64 bits", what));
+  return u64(v);
+}
+}  // namespace
+
+Regs QemuTarget::host_regs() const {
   Regs x{};
   const auto* file = static_cast<const kc_cpu_regs*>(machine_->guest(HQ_REGS_PA));
   std::copy(file->regs.x, file->regs.x + 31, x.begin());
-  for (size_t i = 0; i < 6; ++i) {
-    if (hvc->x[i] < 0 || hvc->x[i] >= model::pow2(64))
-      throw harness::TargetError("qemu target: a hypercall argument does not fit 64 bits");
-    x[i] = u64(hvc->x[i]);
-  }
+  return x;
+}
+
+const kc_cpu& QemuTarget::cpu_state() const {
+  return *static_cast<const kc_cpu*>(
+      machine_->guest(lay_.cpus + curid_ * sizeof(kc_cpu), sizeof(kc_cpu)));
+}
+
+void QemuTarget::begin_step() {
   hq_plat& p = machine_->plat_page();
   p.log_base = log_length_;
   p.step_sections = 0;
@@ -295,10 +331,15 @@ model::StepKind QemuTarget::step(const model::Op& op) {
   p.next_event = oracle_->next_scheduled(log_length_);
   p.ask_streams = 1;
   std::atomic_thread_fence(std::memory_order_release);
-  HvcResult r;
+}
+
+// Runs `what` on the machine, timing it; a failure of QEMU or of an answer ends the machine.
+template <class F>
+HvcResult QemuTarget::on_machine(F&& what) {
   const auto t0 = Clock::now();
+  HvcResult r;
   try {
-    r = machine_->hvc(x);
+    r = what();
   } catch (const QemuError& e) {
     need_full_sync_ = true;
     machine_failed(e);
@@ -308,18 +349,267 @@ model::StepKind QemuTarget::step(const model::Op& op) {
   }
   stats_.hypercalls += since(t0);
   stats_.hypercall_us.push_back(static_cast<float>(since(t0) * 1e6));
+  return r;
+}
+
+model::StepKind QemuTarget::end_step(const HvcResult& r, bool verified) {
   if (r.status == HvcResult::Status::undefined) return model::StepKind::undefined;
-  const bool verified = r.status == HvcResult::Status::ok && x[0] == KC_HVC_VERIFY_VM_IMAGE;
+  const hq_plat& p = machine_->plat_page();
   log_length_ += p.step_sections + p.step_injected + (verified ? 1u : 0u);
   export_state(false);
   return r.status == HvcResult::Status::ok ? model::StepKind::ok : model::StepKind::halted;
 }
 
+model::StepKind QemuTarget::step_hvc(const model::HostHvc& hvc) {
+  Regs x = host_regs();
+  for (size_t i = 0; i < 6; ++i) x[i] = fit64(hvc.x[i], "a hypercall argument");
+  begin_step();
+  const HvcResult r = on_machine([&] { return machine_->hvc(x); });
+  const bool verified = r.status == HvcResult::Status::ok && x[0] == KC_HVC_VERIFY_VM_IMAGE;
+  return end_step(r, verified);
+}
+
+// The pages a step may have changed before this one and were not exported (an undefined step
+// exports nothing): the mirror must be current when the harness reads KCore's state from it.
+void QemuTarget::catch_up() {
+  const auto t0 = Clock::now();
+  sync_step();
+  stats_.exports += since(t0);
+}
+
+struct MirrorRead {
+  const kcore* kc;
+  uint32_t curid;
+  uint64_t gfn, reg, vcpu;
+  uint64_t pte = 0, value = 0;
+};
+
+// The host's leaf for a gfn and a shadow register, read from the mirror.
+static void read_mirror(void* arg) {
+  auto* m = static_cast<MirrorRead*>(arg);
+  kc_walk w;
+  kc_s2pt_walk(m->kc, KC_HOSTVISOR, m->gfn, &w);
+  m->pte = w.pte;
+  m->value = kc_ctxt_get(kc_ctxt_of(m->kc, KC_HOSTVISOR, m->vcpu), m->reg);
+}
+
+// A host stage-2 fault with the operation's registers. A page the host has no valid descriptor
+// for is faulted on for real (the agent accesses it; EL2 hands the operation's registers to
+// KCore's handler at the abort; the access retries through the mapping KCore made); a page
+// with one (a second fault, or hostile registers naming a mapped page) is injected: hvc #3
+// makes EL2 run the same handler without an access (docs/qemu.md).
+model::StepKind QemuTarget::step_fault(const model::HostFault& f) {
+  MemAccess a;
+  a.fault = {fit64(f.hpfar, "hpfar"), fit64(f.esr, "esr"), fit64(f.far, "far")};
+  a.x = host_regs();
+  if (machine_->panicked()) {
+    // kc_host_fault on the stopped CPU: undefined unless the host runs, which first records
+    // the trap registers in the file and then halts again.
+    const kc_cpu& cpu = cpu_state();
+    if (!(cpu.ihost && !cpu.icore)) return model::StepKind::undefined;
+    auto* file = static_cast<kc_cpu_regs*>(machine_->guest(HQ_REGS_PA));
+    file->regs.hpfar_el2 = a.fault[0];
+    file->regs.esr_el2 = a.fault[1];
+    file->regs.far_el2 = a.fault[2];
+    export_state(false);
+    return model::StepKind::halted;
+  }
+  const kc_cpu& cpu = cpu_state();
+  const uint64_t gfn = (a.fault[0] & 0xFFFFu) >> 4;  // the spec's address, below 16 MiB
+  bool real = false;
+  if (cpu.ihost && !cpu.icore) {
+    catch_up();
+    kcore k{kcfg_, lay_};
+    MirrorRead m{&k, curid_, gfn, 0, static_cast<uint64_t>(cpu.cur_vcpuid)};
+    if (kn_call(read_mirror, &m) == KN_PANICKED)
+      throw harness::TargetError(
+          fmt::format("qemu target: KCore's memory is inconsistent: {}", kn_panic_reason()));
+    real = (m.pte & KC_DESC_VALID) == 0;
+  }
+  a.cmd = real ? HQ_CMD_HOST_FAULT : HQ_CMD_HOST_FAULT_INJECT;
+  a.ipa = gfn << KC_PAGE_SHIFT;
+  begin_step();
+  const HvcResult r = on_machine([&] { return machine_->access(a); });
+  (real ? stats_.real_faults : stats_.injected_faults) += 1;
+  return end_step(r, false);
+}
+
+// The host's load or store (the spec's mem_load/mem_store): the agent accesses IPA gfn * 4096
+// for real; EL2 finishes it as the spec says (docs/qemu.md, "Host loads and stores").
+model::StepKind QemuTarget::step_access(uint64_t cmd, uint64_t gfn, uint64_t reg) {
+  const bool load = cmd == HQ_CMD_MEM_LOAD;
+  const kc_cpu& cpu = cpu_state();
+  if (cpu.icore) return model::StepKind::undefined;  // also every halt inside KCore
+  if (machine_->panicked())
+    throw harness::TargetError("qemu target: an access after a halt outside KCore");
+  if (cpu.cur_vmid != KC_HOSTVISOR) return step_vm_access(cmd, gfn, reg);
+  if (load && reg >= 30) return model::StepKind::undefined;  // the spec excludes x30 and up
+  if (gfn == 0 || gfn >= (HQ_SPEC_WINDOW >> KC_PAGE_SHIFT)) {
+    // Only frames of the spec window are accessed for real: host gfn X maps frame X, and a
+    // frame beyond the window is QEMU's flash (0), the infrastructure or KCore's own memory
+    // for the MMU, past the 44-bit IPA space, or the agent's block. The host maps none of them
+    // in generated cases (faults reach 16 MiB); the spec's access is then undefined unless an
+    // event due maps the page. Anything else is not realized.
+    if (gfn < (HQ_AGENT_IPA >> KC_PAGE_SHIFT)) {
+      catch_up();
+      kcore k{kcfg_, lay_};
+      MirrorRead m{&k, curid_, gfn, 0, 0};
+      if (kn_call(read_mirror, &m) == KN_PANICKED)
+        throw harness::TargetError(
+            fmt::format("qemu target: KCore's memory is inconsistent: {}", kn_panic_reason()));
+      if (m.pte & KC_DESC_VALID)
+        throw harness::TargetError(
+            "qemu target: a host access through a mapping outside the spec window");
+    }
+    for (const auto& e : oracle_->events_at(log_length_))
+      if (e.event.kind == model::EventKind::OMAP_HOST &&
+          u64(e.event.args[0]) >> KC_PAGE_SHIFT == gfn)
+        throw harness::TargetError("qemu target: an event maps a gfn the agent does not access");
+    return model::StepKind::undefined;
+  }
+  MemAccess a;
+  a.cmd = cmd;
+  a.x = host_regs();
+  a.ipa = gfn << KC_PAGE_SHIFT;
+  a.reg = reg;
+  if (!load) {
+    // What the spec stores: the host's shadow register, from the (current) mirror.
+    catch_up();
+    kcore k{kcfg_, lay_};
+    MirrorRead m{&k, curid_, gfn, reg, static_cast<uint64_t>(cpu.cur_vcpuid)};
+    if (kn_call(read_mirror, &m) == KN_PANICKED)
+      throw harness::TargetError(
+          fmt::format("qemu target: KCore's memory is inconsistent: {}", kn_panic_reason()));
+    a.value = m.value;
+  }
+  begin_step();
+  const HvcResult r = on_machine([&] { return machine_->access(a); });
+  ++stats_.accesses;
+  return end_step(r, false);
+}
+
+// The host writes a register: KCore's register file (hq_regs) is the host's, so the harness
+// writes it there; no KCore code runs (the native target's set_reg).
+model::StepKind QemuTarget::step_set_reg(const model::SetReg& r) {
+  const uint64_t value = fit64(r.value, "a register value");
+  if (cpu_state().icore || r.reg > 30) return model::StepKind::undefined;
+  auto* file = static_cast<kc_cpu_regs*>(machine_->guest(HQ_REGS_PA));
+  file->regs.x[r.reg] = value;
+  // While a VM runs its x0..x30 are parked in the ring between traps (the guest agent loads
+  // them for its next trap): the register the VM computed is there too.
+  const kc_cpu& cpu = cpu_state();
+  if (!cpu.ihost && !machine_->panicked())
+    static_cast<hq_ring*>(machine_->guest(HQ_RING_PA, sizeof(hq_ring)))->vm_x[r.reg] = value;
+  export_state(false);
+  return model::StepKind::ok;
+}
+
+// The host runs a vCPU: the host agent's `hvc #4` with the host's registers (x0 = vmid); when
+// KCore runs it, EL2 switches the hardware to the vCPU and the guest agent completes the
+// command (docs/qemu.md, "vCPU run and VM exits").
+model::StepKind QemuTarget::step_vcpu_run(const model::VcpuRun& run) {
+  const uint64_t vmid = fit64(run.vmid, "a vmid");
+  const kc_cpu& cpu = cpu_state();
+  if (!(cpu.ihost && !cpu.icore)) return model::StepKind::undefined;  // kc_vcpu_run's check
+  if (machine_->panicked()) {
+    // The stopped CPU: kc_vcpu_run records x0 and halts again.
+    static_cast<kc_cpu_regs*>(machine_->guest(HQ_REGS_PA))->regs.x[0] = vmid;
+    export_state(false);
+    return model::StepKind::halted;
+  }
+  MemAccess a;
+  a.cmd = HQ_CMD_VCPU_RUN;
+  a.x = host_regs();
+  a.x[0] = vmid;
+  begin_step();
+  const HvcResult r = on_machine([&] { return machine_->access(a); });
+  ++stats_.vcpu_runs;
+  return end_step(r, false);
+}
+
+// The running VM traps: the guest agent's real `hvc #0` for a hypercall exit, a trapped MRS for
+// SYS64, a trapped WFI for WFx, `hvc #5` (the operation's exit injected) for any other; x0..x3
+// are in the hardware registers at the trap either way.
+model::StepKind QemuTarget::step_vm_exit(const model::VmExit& e) {
+  MemAccess a;
+  a.exit = {fit64(e.ec, "an exit code"), fit64(e.esr, "esr"), fit64(e.hpfar, "hpfar"),
+            fit64(e.far, "far")};
+  for (size_t i = 0; i < 4; ++i) a.x[i] = fit64(e.x[i], "a VM exit register");
+  const kc_cpu& cpu = cpu_state();
+  if (cpu.ihost || cpu.icore) return model::StepKind::undefined;  // kc_vm_exit's check
+  if (machine_->panicked()) {
+    // The stopped CPU: kc_vm_exit records the trap's registers and halts again.
+    auto* file = static_cast<kc_cpu_regs*>(machine_->guest(HQ_REGS_PA));
+    file->regs.ec = a.exit[0];
+    file->regs.esr_el2 = a.exit[1];
+    for (size_t i = 0; i < 4; ++i) file->regs.x[i] = a.x[i];
+    file->regs.hpfar_el2 = a.exit[2];
+    file->regs.far_el2 = a.exit[3];
+    export_state(false);
+    return model::StepKind::halted;
+  }
+  a.cmd = HQ_CMD_VM_EXIT;
+  // The agent's choice (agent.c, guest_exit_kind): the real instruction of the exit's class.
+  const uint64_t cls = (a.exit[1] >> KC_ESR_EC_SHIFT) & 0x3Fu;
+  const bool real =
+      a.exit[0] == KC_ARM_EXCEPTION_TRAP && (cls == KC_ESR_EC_HVC64 || cls == KC_ESR_EC_SYS64 ||
+                                             (cls == KC_ESR_EC_WFX && (a.exit[1] & 1u) == 0));
+  begin_step();
+  const HvcResult r = on_machine([&] { return machine_->access(a); });
+  (real ? stats_.real_exits : stats_.injected_exits) += 1;
+  return end_step(r, false);
+}
+
+namespace {
+struct VmRead {
+  const kcore* kc;
+  uint32_t vmid;
+  uint64_t gfn, reg, vcpu;
+  uint64_t pfn = 0, value = 0;
+};
+// The VM's frame for a gfn and a shadow register of the running vCPU, read from the mirror.
+void read_vm_mirror(void* arg) {
+  auto* m = static_cast<VmRead*>(arg);
+  kc_walk w;
+  kc_s2pt_walk(m->kc, m->vmid, m->gfn, &w);
+  m->pfn = w.pfn;
+  m->value = kc_ctxt_get(kc_ctxt_of(m->kc, m->vmid, m->vcpu), m->reg);
+}
+}  // namespace
+
+// The running VM's load or store: the guest agent accesses IPA gfn * 4096 for real through the
+// VM's stage 2; EL2 finishes it as the spec says (an unmapped page aborts: nothing happens).
+model::StepKind QemuTarget::step_vm_access(uint64_t cmd, uint64_t gfn, uint64_t reg) {
+  const bool load = cmd == HQ_CMD_MEM_LOAD;
+  const kc_cpu& cpu = cpu_state();
+  if (machine_->panicked())
+    throw harness::TargetError("qemu target: a VM's access after a halt outside KCore");
+  if (load && reg >= 30) return model::StepKind::undefined;  // the spec excludes x30 and up
+  catch_up();
+  kcore k{kcfg_, lay_};
+  VmRead m{&k, cpu.cur_vmid, gfn, reg, static_cast<uint64_t>(cpu.cur_vcpuid)};
+  if (kn_call(read_vm_mirror, &m) == KN_PANICKED)
+    throw harness::TargetError(
+        fmt::format("qemu target: KCore's memory is inconsistent: {}", kn_panic_reason()));
+  // Frames beyond the spec window are QEMU's flash, the infrastructure or KCore's own memory
+  // for the MMU (an IOREMAP can name them); gfns past the 44-bit IPA space are no access.
+  if (m.pfn >= (HQ_SPEC_WINDOW >> KC_PAGE_SHIFT) || gfn >= (HQ_AGENT_IPA >> KC_PAGE_SHIFT))
+    throw harness::TargetError("qemu target: a VM access outside the spec window");
+  MemAccess a;
+  a.cmd = cmd;
+  a.ipa = gfn << KC_PAGE_SHIFT;
+  a.reg = reg;
+  a.value = m.value;  // what the spec stores: the vCPU's shadow register
+  begin_step();
+  const HvcResult r = on_machine([&] { return machine_->access(a); });
+  ++stats_.vm_accesses;
+  return end_step(r, false);
+}
+
 void QemuTarget::export_state(bool full) {
   const auto t0 = Clock::now();
   sync_step();
-  kcore k{kcfg_, {}};
-  kc_layout_compute(&kcfg_, &k.lay);
+  kcore k{kcfg_, lay_};
   const kn_export_env env{&k, curid_, log_length_};
   const auto run = [&](bool whole, const hd_sink* sink) {
     ExportCall c{exp_, &env, sink, whole, 0};

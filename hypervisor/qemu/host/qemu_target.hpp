@@ -1,7 +1,8 @@
-// KCore at EL2 in QEMU as a harness Target (docs/qemu.md, "The QEMU target"): host hypercalls
-// run for real through the ring; the oracle answers come from the case (the doracle streams
-// and the other CPUs' events are asked for by EL2 while a step runs, the Parameters are written
-// into the oracle table at reset); the abstract state is the native target's export
+// KCore at EL2 in QEMU as a harness Target (docs/qemu.md, "The QEMU target"): host hypercalls,
+// faults and accesses, vCPU runs and VM exits (the world switch) run for real through the
+// ring; the oracle answers come from the case (the doracle streams and the other CPUs' events
+// are asked for by EL2 while a step runs, the Parameters are written into the oracle table at
+// reset); the abstract state is the native target's export
 // (hypervisor/native/export.c, unchanged) over a mirror of the machine's memory: after each
 // step the pages EL2 reached (its step log) and the register file are copied from the shared
 // mapping into the native platform's simulated memory, at the same spec addresses.
@@ -21,6 +22,7 @@
 #include "qemu/host/qemu_machine.hpp"
 
 struct kn_export;
+struct kc_cpu;
 
 namespace hypdiff::qemu {
 
@@ -38,12 +40,27 @@ class QemuTarget final : public harness::Target {
   // Throws harness::TargetError for a configuration QEMU's memory cannot hold, a failure of
   // QEMU itself, or oracle answers the table cannot hold.
   void reset(const model::MachineConfig& cfg, model::OraclePtr oracle) override;
-  // Host hypercalls only for now; every other operation is a TargetError "qemu target: <kind>
-  // is not realized yet".
+  // Host hypercalls, host stage-2 faults, the host's loads and stores, SET_REG, VCPU_RUN, VM
+  // exits and the running VM's loads and stores (docs/qemu.md); DMA is a TargetError "qemu
+  // target: <kind> is not realized yet".
   model::StepKind step(const model::Op& op) override;
+  // What step() realizes; generated cases use only these (harness::Target::realized).
+  model::HandlerMask realized() const override {
+    using model::Handler;
+    using model::handler_bit;
+    return handler_bit(Handler::host_hvc) | handler_bit(Handler::host_npt) |
+           handler_bit(Handler::mem_load) | handler_bit(Handler::mem_store) |
+           handler_bit(Handler::set_reg) | handler_bit(Handler::host_vcpu_run) |
+           handler_bit(Handler::vm_exit);
+  }
   const model::RData& state() const override { return d_; }
 
   QemuMachine* machine() { return machine_.get(); }
+  // KCore's seeded bug (core/mutant.h; 0 = the original): a different one takes effect at the
+  // next reset, which starts a fresh QEMU (kcore_mutants.elf when non-zero), as a different
+  // configuration does. Also settable through QemuOptions::mutant.
+  void set_mutant(uint32_t id);
+  uint32_t mutant() const { return options_.mutant; }
   // For checking the mirror: after each step also copy every resident page afresh, take the
   // full export and require that it equals the state the step log and the incremental export
   // gave (a TargetError saying so, otherwise). Slow.
@@ -62,11 +79,33 @@ class QemuTarget final : public harness::Target {
     uint64_t asks = 0;         // EL2's questions answered
     uint64_t events = 0;       // other-CPU events EL2 replayed
     uint64_t pages_copied = 0;
-    std::vector<float> hypercall_us;  // each hypercall's time
+    uint64_t accesses = 0;            // host loads and stores that reached the machine
+    uint64_t real_faults = 0;         // host stage-2 faults taken by a real access
+    uint64_t injected_faults = 0;     // ... injected (hvc #3)
+    uint64_t vcpu_runs = 0;           // VCPU_RUNs that reached the machine
+    uint64_t real_exits = 0;          // VM exits by their real instruction (hvc, MRS, WFI)
+    uint64_t injected_exits = 0;      // ... injected (hvc #5: interrupts, aborts, the rest)
+    uint64_t vm_accesses = 0;         // a running VM's loads and stores on the machine
+    std::vector<float> hypercall_us;  // each command's time (hypercalls, accesses, faults)
   };
   const Stats& stats() const { return stats_; }
 
  private:
+  using MemAccess = QemuMachine::Access;
+  model::StepKind step_hvc(const model::HostHvc& hvc);
+  model::StepKind step_fault(const model::HostFault& f);
+  model::StepKind step_access(uint64_t cmd, uint64_t gfn, uint64_t reg);
+  model::StepKind step_set_reg(const model::SetReg& r);
+  model::StepKind step_vcpu_run(const model::VcpuRun& run);
+  model::StepKind step_vm_exit(const model::VmExit& e);
+  model::StepKind step_vm_access(uint64_t cmd, uint64_t gfn, uint64_t reg);
+  Regs host_regs() const;
+  const kc_cpu& cpu_state() const;
+  void begin_step();
+  template <class F>
+  HvcResult on_machine(F&& what);
+  model::StepKind end_step(const HvcResult& r, bool verified);
+  void catch_up();
   void copy_page(uint64_t index);
   void full_sync();
   void sync_step();
@@ -80,6 +119,7 @@ class QemuTarget final : public harness::Target {
   std::unique_ptr<QemuMachine> machine_;
   std::optional<model::MachineConfig> cfg_;
   kc_config kcfg_{};
+  kc_layout lay_{};
   uint32_t curid_ = 0;
   model::OraclePtr oracle_;
   model::RData base_;

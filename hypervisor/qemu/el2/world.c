@@ -1,0 +1,294 @@
+/* The world switch at EL2 on QEMU virt (docs/qemu.md, "vCPU run and VM exits"): when KCore's
+ * vcpu_run has filled the register file with a vCPU, the hardware becomes that vCPU (its
+ * stage 2 and VMID, a guest HCR_EL2, the EL1 registers the hardware keeps verbatim, x0..x30)
+ * and EL2 erets into the guest agent; a trap of the guest agent is the VM's exit, handed to
+ * KCore's vm-exit handler, after which the hardware becomes the host again or the VM resumes.
+ * No FP/SIMD state is switched: the spec does not model it (its registers stay in the file). */
+#include "core/cpu.h"
+#include "core/ctxt.h"
+#include "core/kcore.h"
+#include "core/ownership.h"
+#include "core/s2pt.h"
+#include "core/vm.h"
+#include "qemu/el2/el2.h"
+
+extern struct kc_cpu_regs hq_regs;
+
+int hq_in_guest(void);
+void hq_world_reset(void);
+uint64_t hq_vcpu_run(uint64_t elr, uint64_t* spsr);
+uint64_t hq_guest_trap(uint64_t esr, uint64_t elr, uint64_t* spsr);
+
+#define ESR_EC(esr) (((esr) >> 26) & 0x3Fu)
+#define EC_HVC64 0x16u
+#define EC_WFX 0x01u
+#define EC_SYS64 0x18u
+#define EC_DABT_LOW 0x24u
+
+/* .bss: zero after every (re)start of EL2, which always enters the host agent. */
+static int in_guest;
+static uint64_t host_elr, host_spsr, host_sp_el1;
+
+int hq_in_guest(void) { return in_guest; }
+
+/* The EL1 registers QEMU keeps bit for bit (no RES0/RES1 masking, no side effect on the agent,
+ * which runs with its stage 1 off and takes no exception at EL1): written from the register
+ * file when a world is entered and read back into it when that world traps, so that what
+ * KCore saves is what the hardware held. The others (SCTLR_EL1, VBAR_EL1, TCR_EL1, SP_EL1, the
+ * SPSRs, ...) would stop or redirect the agent, or read back masked: they stay in the file. */
+#define HQ_EL1_VERBATIM(X) \
+  X(tpidr_el0) X(tpidrro_el0) X(tpidr_el1) X(sp_el0) X(far_el1) X(mair_el1) X(elr_el1)
+
+static void el1_to_hw(const struct kc_ctxt_regs* r) {
+#define HQ_W(f) HQ_WRITE_SYSREG(f, r->f);
+  HQ_EL1_VERBATIM(HQ_W)
+#undef HQ_W
+}
+
+static void el1_from_hw(struct kc_ctxt_regs* r) {
+#define HQ_R(f) r->f = HQ_READ_SYSREG(f);
+  HQ_EL1_VERBATIM(HQ_R)
+#undef HQ_R
+}
+
+/* The guest agent's block in the running VM's stage 2 without writing KCore's tables (KCore
+ * maps VM IPAs up to 2^48, root entry 1 included): the hardware walks a copy of the VM's root
+ * table, whose entry 1 leads to the agent's block at HQ_AGENT_IPA. Where KCore maps something
+ * in that 512 GiB (or 1 GiB) range, its level-1 (level-2) table is copied too and the agent's
+ * entry added to the copy; the lower tables stay KCore's own. The VM's tables do not change
+ * while it runs (only vcpu_run maps into them), so the copy is made at each entry. A VM
+ * mapping inside the agent's 2 MiB is not realized (a panic says so). Returns the root. */
+#define DESC_ADDR 0x0000FFFFFFFFF000ull
+
+static void copy_page(uint64_t dst, uint64_t src) {
+  volatile uint64_t* d = (volatile uint64_t*)(uintptr_t)dst;
+  const volatile uint64_t* s = (const volatile uint64_t*)(uintptr_t)src;
+  for (uint32_t i = 0; i < 512; ++i) d[i] = s[i];
+}
+
+static uint64_t guest_root(uint64_t vttbr) {
+  const uint64_t root = vttbr & KC_PHYS_MASK & ~(KC_PAGE_SIZE - 1u);
+  const uint32_t i0 = kc_pgd_index(HQ_AGENT_IPA);
+  copy_page(HQ_GUEST_ROOT_PA, root);
+  volatile uint64_t* r = (volatile uint64_t*)(uintptr_t)HQ_GUEST_ROOT_PA;
+  const uint64_t e0 = r[i0];
+  if (e0 == 0) {
+    r[i0] = HQ_AGENT_L1_PA | S2_TABLE; /* the host agent's tables: IPA -> the agent's block */
+  } else {
+    if ((e0 & 3u) != S2_TABLE) hq_panic_hex("a VM's root entry over the guest agent:", e0);
+    copy_page(HQ_GUEST_L1_PA, e0 & DESC_ADDR);
+    volatile uint64_t* l1 = (volatile uint64_t*)(uintptr_t)HQ_GUEST_L1_PA;
+    const uint64_t e1 = l1[0];
+    if (e1 == 0) {
+      l1[0] = HQ_AGENT_L2_PA | S2_TABLE;
+    } else {
+      if ((e1 & 3u) != S2_TABLE) hq_panic_hex("a VM's 1 GiB block over the guest agent:", e1);
+      copy_page(HQ_GUEST_L2_PA, e1 & DESC_ADDR);
+      volatile uint64_t* l2 = (volatile uint64_t*)(uintptr_t)HQ_GUEST_L2_PA;
+      if (l2[0] != 0)
+        hq_panic_hex("not realized: a VM maps the guest agent's IPA range:", HQ_AGENT_IPA);
+      l2[0] = HQ_AGENT_PA | S2_BLOCK_NORMAL;
+      l1[0] = HQ_GUEST_L2_PA | S2_TABLE;
+    }
+    r[i0] = HQ_GUEST_L1_PA | S2_TABLE;
+  }
+  __asm__ volatile("dsb ishst" ::: "memory");
+  return HQ_GUEST_ROOT_PA | (vttbr & ~KC_PHYS_MASK);
+}
+
+/* After a (re)start the hardware's EL1 registers are the host's (the file's). */
+void hq_world_reset(void) {
+  in_guest = 0;
+  el1_to_hw(&hq_regs.regs);
+}
+
+/* The file holds the vCPU KCore chose: make it the hardware's. */
+static uint64_t enter_guest(uint64_t* spsr) {
+  const struct kc_ctxt_regs* r = &hq_regs.regs;
+  in_guest = 1;
+  host_sp_el1 = HQ_READ_SYSREG(sp_el1);
+  HQ_WRITE_SYSREG(vttbr_el2, guest_root(r->vttbr_el2));
+  HQ_WRITE_SYSREG(hcr_el2, HCR_GUEST);
+  el1_to_hw(r);
+  /* guest_start parks x0..x30 (the eret loads them from the file) through SP_EL1. */
+  HQ_WRITE_SYSREG(sp_el1, HQ_RING_IPA + __builtin_offsetof(struct hq_ring, vm_x));
+  __asm__ volatile("isb" ::: "memory");
+  *spsr = SPSR_EL1H_MASKED;
+  return HQ_AGENT_IPA + HQ_GUEST_ENTRY_OFFSET; /* agent/start.S guest_start */
+}
+
+/* KCore switched back to the host: the hardware follows the file. */
+static void leave_guest(uint64_t* elr, uint64_t* spsr) {
+  const struct kc_ctxt_regs* r = &hq_regs.regs;
+  in_guest = 0;
+  HQ_WRITE_SYSREG(vttbr_el2, r->vttbr_el2);
+  HQ_WRITE_SYSREG(hcr_el2, HCR_VALUE);
+  el1_to_hw(r);
+  HQ_WRITE_SYSREG(sp_el1, host_sp_el1);
+  __asm__ volatile("isb" ::: "memory");
+  *elr = host_elr;
+  *spsr = host_spsr;
+}
+
+/* The host agent's `hvc #4`: KCore's vcpu_run on the host's registers (x0 = vmid). */
+uint64_t hq_vcpu_run(uint64_t elr, uint64_t* spsr) {
+  struct kcore* kc = hq_kcore();
+  el1_from_hw(&hq_regs.regs);
+  const enum kc_step st = kc_vcpu_run(kc, hq_regs.regs.x[0]);
+  hq_ring()->hvc_status = st;
+  if (st != KC_STEP_DONE || kc_cpu_of(kc)->ihost) return elr;
+  host_elr = elr;
+  host_spsr = *spsr;
+  return enter_guest(spsr);
+}
+
+static struct hq_slot* current_slot(void) {
+  struct hq_ring* r = hq_ring();
+  return &r->slot[r->tail % HQ_RING_SLOTS];
+}
+
+static uint64_t fp_d0(void) {
+  uint64_t v;
+  __asm__ volatile("fmov %0, d0" : "=r"(v));
+  return v;
+}
+static uint64_t fp_d1(void) {
+  uint64_t v;
+  __asm__ volatile("fmov %0, d1" : "=r"(v));
+  return v;
+}
+
+/* The VM's exit: x0..x3 are the hardware's at the trap (the agent loaded the operation's), the
+ * exit code, syndrome and fault registers the operation's (docs/qemu.md: the generator's
+ * syndromes have IL = 0, which no trap reports, and the spec's SYS64 class is abstract, so
+ * they are never the hardware's); the trap's class must be the operation's. */
+static void vm_exit(uint64_t* elr, uint64_t* spsr) {
+  struct kcore* kc = hq_kcore();
+  const struct hq_slot* s = current_slot();
+  if (s->cmd != HQ_CMD_VM_EXIT)
+    hq_panic_hex("a guest hypercall outside a VM exit: command", s->cmd);
+  const uint64_t ec = ESR_EC(HQ_READ_SYSREG(esr_el2));
+  const uint64_t want = ESR_EC(s->exit[1]);
+  const int trap = s->exit[0] == KC_ARM_EXCEPTION_TRAP;
+  const int real_ok = (ec == EC_HVC64 && (HQ_READ_SYSREG(esr_el2) & 0xFFFFu) == 5u) ||
+                      (trap && ec == EC_HVC64 && want == KC_ESR_EC_HVC64) ||
+                      (trap && ec == EC_SYS64 && want == KC_ESR_EC_SYS64) ||
+                      (trap && ec == EC_WFX && want == KC_ESR_EC_WFX);
+  if (!real_ok) hq_panic_hex("a guest trap of another class than its exit: ESR", ec);
+  uint64_t x[4];
+  for (uint32_t i = 0; i < 4; ++i) x[i] = hq_regs.regs.x[i];
+  el1_from_hw(&hq_regs.regs);
+  const enum kc_step st = kc_vm_exit(kc, s->exit[0], s->exit[1], x, s->exit[2], s->exit[3]);
+  hq_ring()->hvc_status = st;
+  if (kc_cpu_of(kc)->ihost) leave_guest(elr, spsr);
+}
+
+/* The word the MMU reached for an access at ipa through the leaf `w` found. A level-2 block
+ * whose spec address is not 2 MiB aligned (vcpu_run maps the core oracle's pte as it comes, and
+ * the spec gives gfn the block's pfn plus gfn's offset) cannot be expressed to the hardware,
+ * which ignores the address bits [20:12] of a block: the access went to the aligned frame. */
+static volatile uint64_t* hw_word(const struct kc_walk* w, uint64_t ipa) {
+  if (w->level != 2) return plat_phys(w->pfn << KC_PAGE_SHIFT);
+  const uint64_t raw = plat_leaf_out(w->pte) & DESC_ADDR & ~(KC_PMD_SIZE - 1u);
+  const uint64_t pa = raw | (ipa & (KC_PMD_SIZE - 1u) & ~(KC_PAGE_SIZE - 1u));
+  /* back to the spec's address, which plat_phys takes (and logs) */
+  return plat_phys(pa >= HQ_RAM_BASE && pa - HQ_RAM_BASE < HQ_SPEC_WINDOW ? pa - HQ_RAM_BASE : pa);
+}
+
+/* The spec's mem_load/mem_store by the running VM after its real access went through (`hvc
+ * #6`), as the native target decides it: no access when the VM is not VERIFIED or the frame is
+ * unowned (the store is undone, no query point); else the query point, then a load writes the
+ * vCPU's shadow register with the frame's word (the agent's d0) if the VM holds the frame
+ * alone, the VM's data oracle value otherwise; a store stays only in a frame held alone. */
+static void guest_access_done(void) {
+  const struct kcore* kc = hq_kcore();
+  struct hq_slot* s = current_slot();
+  uint64_t d0 = fp_d0(), d1 = fp_d1();
+  const struct kc_cpu* cpu = kc_cpu_of(kc);
+  const uint32_t v = cpu->cur_vmid;
+  struct kc_walk w;
+  kc_s2pt_walk(kc, v, s->ipa >> KC_PAGE_SHIFT, &w);
+  if (w.pfn == 0) { /* mapped for the MMU but not for the spec: a platform bug */
+    hq_ring()->hvc_status = HQ_STATUS_BAD_STEP;
+    return;
+  }
+  struct kc_s2page pg;
+  kc_s2page_get(kc, w.pfn, &pg);
+  const int store = s->cmd == HQ_CMD_MEM_STORE;
+  volatile uint64_t* word = plat_phys(w.pfn << KC_PAGE_SHIFT);
+  volatile uint64_t* real = hw_word(&w, s->ipa);
+  if (real != word) { /* an unaligned block: do the spec's access here, undo the hardware's */
+    if (store) {
+      *real = d1;
+      d1 = *word;
+      *word = d0;
+    } else {
+      d0 = *word;
+    }
+  }
+  if (kc_vm_state_of(kc, v)->state != KC_VM_VERIFIED || pg.owner == KC_INVALID) {
+    if (store) *word = d1;
+    hq_ring()->hvc_status = HQ_STATUS_UNDEFINED;
+    return;
+  }
+  hq_query_point();
+  const int private_page = pg.count == 0;
+  struct kc_ctxt* c = kc_ctxt_of(kc, v, (uint64_t)cpu->cur_vcpuid);
+  uint64_t status = HQ_STATUS_OK;
+  if (!store) {
+    kc_ctxt_set(c, s->reg, private_page ? d0 : plat_doracle(v, kc_data_log(kc, v)));
+  } else if (!private_page) {
+    *word = d1;
+  } else if (*word != kc_ctxt_get(c, s->reg)) {
+    status = HQ_STATUS_BAD_STEP; /* the harness's value is not the shadow register's */
+    *word = kc_ctxt_get(c, s->reg);
+  }
+  hq_ring()->hvc_status = status;
+}
+
+/* A trap of the guest agent. Returns the ELR to resume at (and sets the SPSR). */
+uint64_t hq_guest_trap(uint64_t esr, uint64_t elr, uint64_t* spsr) {
+  switch (ESR_EC(esr)) {
+    case EC_HVC64:
+      switch (esr & 0xFFFFu) {
+        case 1u:
+          hq_park();
+        case 0u: /* a hypercall exit */
+        case 5u: /* any other exit, injected */
+          vm_exit(&elr, spsr);
+          break;
+        case 6u:
+          guest_access_done();
+          break;
+        case 3u: { /* a host fault injected while the VM runs: KCore's handler, as on the host */
+          const struct hq_slot* s = current_slot();
+          if (s->cmd != HQ_CMD_HOST_FAULT_INJECT)
+            hq_panic_hex("a guest fault injection outside its command:", s->cmd);
+          hq_ring()->hvc_status = kc_host_fault(hq_kcore(), s->fault[0], s->fault[1], s->fault[2]);
+          break;
+        }
+        default:
+          hq_panic_hex("unexpected hvc from the guest agent: ESR", esr);
+      }
+      break;
+    case EC_SYS64: /* the agent's trapped MRS: a SYS64 exit */
+    case EC_WFX:   /* its trapped WFI: a WFx exit */
+      vm_exit(&elr, spsr);
+      if (in_guest) elr += 4u; /* the VM resumes after the instruction it trapped on */
+      break;
+    case EC_DABT_LOW: {
+      /* The VM's access to a page its stage 2 does not map: the spec's access does nothing. */
+      const struct hq_slot* s = current_slot();
+      const uint64_t hpfar = HQ_READ_SYSREG(hpfar_el2);
+      if ((s->cmd != HQ_CMD_MEM_LOAD && s->cmd != HQ_CMD_MEM_STORE) ||
+          ((hpfar >> 4) << KC_PAGE_SHIFT) != (s->ipa & ~(KC_PAGE_SIZE - 1u)))
+        hq_panic_hex("a stage-2 abort of the guest agent away from its access: HPFAR", hpfar);
+      hq_ring()->hvc_status = HQ_STATUS_UNDEFINED;
+      elr = hq_ring()->guest_access_resume;
+      break;
+    }
+    default:
+      hq_panic_hex("unexpected trap from the guest agent: ESR", esr);
+  }
+  return elr;
+}

@@ -1,0 +1,295 @@
+// The world switch (docs/qemu.md, "vCPU run and VM exits"): generated cases with vCPU runs, VM
+// exits and the running VM's loads and stores pass against the model on the QEMU target and
+// give the native target's verdicts and per-step outcomes, case by case; the harness-side
+// answers (no VM runs, a stopped CPU) have the spec's values.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "generators/case_gen.hpp"
+#include "harness/runner.hpp"
+#include "model/constants.hpp"
+#include "qemu/host/qemu_target.hpp"
+
+namespace hypdiff::qemu {
+namespace {
+
+namespace k = model::k;
+using model::Handler;
+using model::handler_bit;
+
+// Generated cases drawing only `handlers`, each with at least `min_runs` VCPU_RUNs.
+std::vector<generators::Case> cases_with(model::HandlerMask handlers, size_t n, uint64_t seed,
+                                         size_t min_runs) {
+  generators::GenOptions opts;
+  opts.max_ops = 40;
+  opts.handlers = handlers;
+  std::vector<generators::Case> out;
+  for (uint64_t s = seed; out.size() < n; ++s) {
+    generators::Case c = generators::generate_case(opts, s);
+    size_t runs = 0;
+    for (const auto& op : c.ops) runs += std::holds_alternative<model::VcpuRun>(op) ? 1 : 0;
+    if (runs >= min_runs) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+struct Trace {
+  std::string verdict;  // "" = passed, else the failure's signature
+  std::vector<std::string> outcomes;
+  friend bool operator==(const Trace&, const Trace&) = default;
+};
+
+std::vector<Trace> run_all(harness::Target& target, const std::vector<generators::Case>& cases,
+                           size_t* steps) {
+  std::string err;
+  auto model = harness::make_target("model", &err);
+  EXPECT_NE(model, nullptr) << err;
+  harness::Runner runner(target, model.get());
+  std::vector<Trace> out;
+  *steps = 0;
+  for (const auto& c : cases) {
+    Trace t;
+    const auto hook = [&](size_t, const model::Op&, model::StepKind kt,
+                          std::optional<model::StepKind> kr) {
+      t.outcomes.push_back(std::string(model::step_kind_name(kt)) + "/" +
+                           (kr ? model::step_kind_name(*kr) : "-"));
+    };
+    try {
+      const harness::CaseResult r = runner.run(c, hook);
+      *steps += r.steps;
+      if (r.failure) {
+        t.verdict = r.failure->signature() + ": " + r.failure->summary;
+        if (std::getenv("HYPDIFF_TEST_VERBOSE")) {
+          for (size_t j = 0; j <= r.failure->step && j < c.ops.size(); ++j)
+            std::printf("  op %zu: %s\n", j, model::to_string(c.ops[j]).c_str());
+          for (const auto& d : r.failure->details) std::printf("  %s\n", d.c_str());
+        }
+      }
+    } catch (const harness::TargetError& e) {
+      t.verdict =
+          std::string("error after step ") + std::to_string(t.outcomes.size()) + ": " + e.what();
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// How many steps of `h` ended with `outcome` ("ok/ok", "halted/halted", ...).
+size_t count(const std::vector<generators::Case>& cases, const std::vector<Trace>& traces,
+             Handler h, const std::string& outcome) {
+  size_t n = 0;
+  for (size_t i = 0; i < cases.size(); ++i)
+    for (size_t j = 0; j < cases[i].ops.size() && j < traces[i].outcomes.size(); ++j)
+      n += model::handler_of(cases[i].ops[j]) == h && traces[i].outcomes[j] == outcome ? 1 : 0;
+  return n;
+}
+
+// Runs `cases` on the QEMU target and then on the native target; both pass every case and
+// agree step by step. Returns the QEMU target's traces and statistics.
+std::vector<Trace> qemu_matches_native(const std::vector<generators::Case>& cases,
+                                       QemuTarget::Stats* st, size_t* steps) {
+  std::vector<Trace> on_qemu;
+  {
+    QemuTarget qemu;
+    on_qemu = run_all(qemu, cases, steps);
+    *st = qemu.stats();
+  }
+  for (size_t i = 0; i < on_qemu.size(); ++i) EXPECT_EQ(on_qemu[i].verdict, "") << "case " << i;
+  std::string err;
+  auto native = harness::make_target("native", &err);
+  EXPECT_NE(native, nullptr) << err;
+  if (!native) return on_qemu;
+  size_t native_steps = 0;
+  const std::vector<Trace> on_native = run_all(*native, cases, &native_steps);
+  EXPECT_EQ(native_steps, *steps);
+  for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(on_qemu[i], on_native[i]) << "case " << i;
+  return on_qemu;
+}
+
+// Step 1: vCPU runs, interrupt exits and hypercall exits (grant, revoke, PSCI SYSTEM_OFF, other
+// numbers), with the host's hypercalls and SET_REG; SYS64 and the exits the spec halts on come
+// with the same handler (the generator draws them among the VM's exits).
+TEST(QemuVm, RunsAndExitsPassAgainstTheModelAndMatchNative) {
+  const model::HandlerMask h = handler_bit(Handler::host_hvc) |
+                               handler_bit(Handler::host_vcpu_run) | handler_bit(Handler::vm_exit) |
+                               handler_bit(Handler::set_reg);
+  const std::vector<generators::Case> cases = cases_with(h, 40, 1, 1);
+  QemuTarget::Stats st;
+  size_t steps = 0;
+  const std::vector<Trace> t = qemu_matches_native(cases, &st, &steps);
+  const size_t runs_ok = count(cases, t, Handler::host_vcpu_run, "ok/ok");
+  const size_t exits_ok = count(cases, t, Handler::vm_exit, "ok/ok");
+  const size_t exits_halted = count(cases, t, Handler::vm_exit, "halted/halted");
+  size_t sys64_ok = 0;  // SYS64 exits: the VM resumes with its pc advanced in the file
+  for (size_t i = 0; i < cases.size(); ++i)
+    for (size_t j = 0; j < cases[i].ops.size() && j < t[i].outcomes.size(); ++j)
+      if (const auto* e = std::get_if<model::VmExit>(&cases[i].ops[j]))
+        sys64_ok += e->ec == k::ARM_EXCEPTION_TRAP &&
+                            e->esr == k::ESR_ELx_EC_SYS64 * model::pow2(k::ESR_ELx_EC_SHIFT) &&
+                            t[i].outcomes[j] == "ok/ok"
+                        ? 1
+                        : 0;
+  EXPECT_GT(steps, 600u);
+  EXPECT_GT(runs_ok, 40u);   // the hardware really switched to a vCPU
+  EXPECT_GT(exits_ok, 60u);  // and came back, or resumed the VM
+  EXPECT_GT(sys64_ok, 8u);
+  EXPECT_GT(exits_halted, 0u);  // the spec's halting exits
+  EXPECT_GT(st.real_exits, 25u);
+  EXPECT_GT(st.injected_exits, 25u);
+  std::printf(
+      "%zu cases, %zu checked steps; %zu runs ok (%llu reached the machine), %zu exits ok "
+      "(%zu SYS64), %zu halted; %llu real hvc exits, %llu injected\n",
+      cases.size(), steps, runs_ok, static_cast<unsigned long long>(st.vcpu_runs), exits_ok,
+      sys64_ok, exits_halted, static_cast<unsigned long long>(st.real_exits),
+      static_cast<unsigned long long>(st.injected_exits));
+}
+
+// Step 2: everything the target realizes (what realized() lists), the running VM's loads and
+// stores included: real accesses through the VM's stage 2.
+TEST(QemuVm, VmLoadsAndStoresPassAgainstTheModelAndMatchNative) {
+  const model::HandlerMask h = handler_bit(Handler::host_hvc) | handler_bit(Handler::host_npt) |
+                               handler_bit(Handler::host_vcpu_run) | handler_bit(Handler::vm_exit) |
+                               handler_bit(Handler::mem_load) | handler_bit(Handler::mem_store) |
+                               handler_bit(Handler::set_reg);
+  const std::vector<generators::Case> cases = cases_with(h, 40, 500, 1);
+  QemuTarget::Stats st;
+  size_t steps = 0;
+  const std::vector<Trace> t = qemu_matches_native(cases, &st, &steps);
+  const size_t loads_ok = count(cases, t, Handler::mem_load, "ok/ok");
+  const size_t stores_ok = count(cases, t, Handler::mem_store, "ok/ok");
+  EXPECT_GT(steps, 600u);
+  EXPECT_GT(st.vm_accesses, 40u);
+  EXPECT_GT(loads_ok + stores_ok, 40u);
+  std::printf("%zu cases, %zu checked steps; %llu VM accesses; loads ok %zu, stores ok %zu\n",
+              cases.size(), steps, static_cast<unsigned long long>(st.vm_accesses), loads_ok,
+              stores_ok);
+}
+
+// The step log lists every page the world switch and the VM's accesses changed: a mirror
+// copied afresh from every resident page exports the same state after each step.
+TEST(QemuVm, TheStepLogMissesNoPageAVmChanged) {
+  const model::HandlerMask h = handler_bit(Handler::host_hvc) | handler_bit(Handler::host_npt) |
+                               handler_bit(Handler::host_vcpu_run) | handler_bit(Handler::vm_exit) |
+                               handler_bit(Handler::mem_load) | handler_bit(Handler::mem_store) |
+                               handler_bit(Handler::set_reg);
+  const std::vector<generators::Case> cases = cases_with(h, 5, 700, 2);
+  QemuTarget qemu;
+  qemu.set_verify_export(true);
+  size_t steps = 0;
+  const std::vector<Trace> t = run_all(qemu, cases, &steps);
+  for (size_t i = 0; i < t.size(); ++i) EXPECT_EQ(t[i].verdict, "") << "case " << i;
+  EXPECT_GT(steps, 80u);
+  EXPECT_GT(qemu.stats().vcpu_runs, 8u);
+  EXPECT_GT(qemu.stats().vm_accesses, 2u);
+  std::printf("%zu checked steps, %llu runs, %llu VM accesses, each step verified\n", steps,
+              static_cast<unsigned long long>(qemu.stats().vcpu_runs),
+              static_cast<unsigned long long>(qemu.stats().vm_accesses));
+}
+
+// SYS64 and WFx exits trap by their real instructions (a trapped MRS, a trapped WFI): on a VM
+// a generated case got running, a SYS64 exit resumes the VM (ok), an interrupt exit returns to
+// the host, and after the next run a WFI exit halts with KCore's text (a WFI that did not trap
+// would hang the agent: the watchdog's TargetError).
+TEST(QemuVm, SysregAndWfiExitsTrapForReal) {
+  const model::HandlerMask h = handler_bit(Handler::host_hvc) |
+                               handler_bit(Handler::host_vcpu_run) | handler_bit(Handler::vm_exit);
+  const std::vector<generators::Case> cases = cases_with(h, 1, 1, 1);
+  const generators::Case& c = cases.front();
+  QemuTarget qemu;
+  qemu.reset(c.cfg, std::make_shared<const model::OracleInputs>(c.oracle));
+  size_t i = 0;
+  for (; i < c.ops.size(); ++i) {
+    const model::StepKind kind = qemu.step(c.ops[i]);
+    ASSERT_NE(kind, model::StepKind::halted) << "step " << i;
+    if (std::holds_alternative<model::VcpuRun>(c.ops[i]) && kind == model::StepKind::ok) break;
+  }
+  ASSERT_LT(i, c.ops.size()) << "no vCPU ran";
+  const model::Z vmid = std::get<model::VcpuRun>(c.ops[i]).vmid;
+  EXPECT_FALSE(qemu.state().ihost);
+  const auto exits0 = qemu.stats().real_exits;
+  model::VmExit sys64;
+  sys64.ec = k::ARM_EXCEPTION_TRAP;
+  sys64.esr = k::ESR_ELx_EC_SYS64 * model::pow2(k::ESR_ELx_EC_SHIFT);
+  EXPECT_EQ(qemu.step(sys64), model::StepKind::ok);
+  EXPECT_FALSE(qemu.state().ihost);  // the VM resumed
+  model::VmExit irq;
+  irq.ec = k::ARM_EXCEPTION_INTERRUPT;
+  EXPECT_EQ(qemu.step(irq), model::StepKind::ok);
+  EXPECT_TRUE(qemu.state().ihost);  // back in the host
+  EXPECT_EQ(qemu.stats().real_exits, exits0 + 1);
+  EXPECT_EQ(qemu.step(model::VcpuRun{vmid}), model::StepKind::ok);
+  model::VmExit wfi;
+  wfi.ec = k::ARM_EXCEPTION_TRAP;
+  wfi.esr = k::ESR_ELx_EC_WFx * model::pow2(k::ESR_ELx_EC_SHIFT);
+  EXPECT_EQ(qemu.step(wfi), model::StepKind::halted);
+  EXPECT_EQ(qemu.stats().real_exits, exits0 + 2);
+  EXPECT_NE(qemu.machine()->panic_text().find("VM exit: a trap KCore does not handle"),
+            std::string::npos)
+      << qemu.machine()->panic_text();
+}
+
+// The harness answers what KCore's entry checks would while the CPU cannot take the trap: a VM
+// exit while the host runs is undefined; VCPU_RUN of a non-VM halts the CPU, and later a
+// VCPU_RUN halts again with x0 recorded, a VM exit is undefined.
+TEST(QemuVm, ExitsWhileTheHostRunsAndAfterAHaltHaveTheSpecsOutcomes) {
+  QemuTarget qemu;
+  generators::Case c;
+  qemu.reset(c.cfg, nullptr);
+  model::VmExit e;
+  e.ec = k::ARM_EXCEPTION_INTERRUPT;
+  EXPECT_EQ(qemu.step(e), model::StepKind::undefined);
+  model::HostHvc reg;
+  reg.x[0] = k::HVC_REGISTER_KVM;
+  EXPECT_EQ(qemu.step(reg), model::StepKind::ok);
+  EXPECT_EQ(qemu.step(model::VcpuRun{0}), model::StepKind::halted);  // the host is no VM
+  EXPECT_EQ(static_cast<uint64_t>(qemu.state().regs.ctxt_regs.x[0]), 0u);
+  EXPECT_EQ(qemu.step(model::VcpuRun{7}), model::StepKind::halted);
+  EXPECT_EQ(static_cast<uint64_t>(qemu.state().regs.ctxt_regs.x[0]), 7u);
+  EXPECT_EQ(qemu.step(e), model::StepKind::undefined);
+  EXPECT_EQ(qemu.stats().vcpu_runs, 1u);  // the second never reached the machine
+  try {
+    model::VmExit big;
+    big.esr = model::pow2(64);
+    qemu.step(big);
+    FAIL() << "no TargetError";
+  } catch (const harness::TargetError& err) {
+    EXPECT_STREQ(err.what(), "qemu target: esr does not fit 64 bits");
+  }
+}
+
+// Seeded bugs of the world switch's KCore side (native/mutants.c), in kcore_mutants.elf: 39 (the
+// vCPU runs with the host's x0..x30) and 43 (a SYS64 exit does not advance the pc) are killed
+// by the model comparison through real runs and exits; the original image passes the cases.
+TEST(QemuVm, MutantsOfRunAndExitAreKilled) {
+  const model::HandlerMask h = handler_bit(Handler::host_hvc) |
+                               handler_bit(Handler::host_vcpu_run) | handler_bit(Handler::vm_exit) |
+                               handler_bit(Handler::set_reg);
+  const std::vector<generators::Case> cases = cases_with(h, 15, 9000, 2);
+  QemuTarget qemu;
+  for (const uint32_t mutant : {39u, 43u, 0u}) {
+    qemu.set_mutant(mutant);
+    size_t steps = 0;
+    const std::vector<Trace> t = run_all(qemu, cases, &steps);
+    size_t killed = 0;
+    std::string first;
+    for (const auto& tr : t) {
+      if (!tr.verdict.empty() && first.empty()) first = tr.verdict;
+      killed += tr.verdict.empty() ? 0 : 1;
+    }
+    if (mutant == 0) {
+      EXPECT_EQ(killed, 0u) << first;
+    } else {
+      EXPECT_GT(killed, 0u) << "mutant " << mutant;
+      EXPECT_EQ(first.rfind("divergence/", 0), 0u) << first;
+    }
+    std::printf("mutant %u: %zu of %zu cases killed, first: %s\n", mutant, killed, cases.size(),
+                first.c_str());
+  }
+}
+
+}  // namespace
+}  // namespace hypdiff::qemu
