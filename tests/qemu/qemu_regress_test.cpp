@@ -76,5 +76,34 @@ TEST(QemuRegress, AHostFaultWhileAVmRunsIsInjectedAndUndefined) {
   EXPECT_EQ(verdict(target, f.c), "");  // and again after a reset
 }
 
+// Bug 3: a host fault with hpfar 0 maps gfn 0 to frame 0 (QEMU's flash for the MMU); the store
+// to gfn 0 after it was a TargetError. The spec's access to frame 0 is undefined (pfn 0 is
+// None), and the native target answers it before its query point: the harness does the same.
+TEST(QemuRegress, AHostStoreToGfn0MappedByAFaultIsUndefined) {
+  const corpus::CaseFile f = load("host-store-gfn0.case");
+  ASSERT_TRUE(std::holds_alternative<model::MemStore>(f.c.ops.at(2)));
+  QemuTarget target;
+  std::string err;
+  auto model = harness::make_target("model:intended", &err);
+  ASSERT_NE(model, nullptr) << err;
+  harness::Runner runner(target, model.get());
+  std::vector<std::string> kinds;
+  const auto hook = [&](size_t i, const model::Op& op, model::StepKind kt,
+                        std::optional<model::StepKind> km) {
+    if (std::holds_alternative<model::MemStore>(op) || std::holds_alternative<model::HostFault>(op))
+      kinds.push_back(std::to_string(i) + ":" + model::step_kind_name(kt) + "/" +
+                      (km ? model::step_kind_name(*km) : "-"));
+  };
+  const harness::CaseResult r = runner.run(f.c, hook);
+  EXPECT_FALSE(r.failure.has_value()) << r.failure->signature() << ": " << r.failure->summary;
+  EXPECT_EQ(r.steps, f.c.ops.size());
+  // Step 1 is the fault that maps gfn 0 (real: the agent's access at IPA 0); step 2 stores to
+  // gfn 0x290 for real; step 6 is the store to gfn 0; step 21 halts in KCore.
+  EXPECT_EQ(kinds, (std::vector<std::string>{"0:ok/ok", "1:ok/ok", "2:ok/ok", "5:ok/ok",
+                                             "6:undefined/undefined", "21:halted/halted"}));
+  EXPECT_EQ(target.stats().accesses, 1u);  // the store to gfn 0 did not reach the machine
+  EXPECT_EQ(verdict(target, f.c), "");     // and again after a reset
+}
+
 }  // namespace
 }  // namespace hypdiff::qemu

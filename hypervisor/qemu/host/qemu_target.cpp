@@ -381,7 +381,7 @@ struct MirrorRead {
   const kcore* kc;
   uint32_t curid;
   uint64_t gfn, reg, vcpu;
-  uint64_t pte = 0, value = 0;
+  uint64_t pte = 0, pfn = 0, value = 0;
 };
 
 // The host's leaf for a gfn and a shadow register, read from the mirror.
@@ -390,6 +390,7 @@ static void read_mirror(void* arg) {
   kc_walk w;
   kc_s2pt_walk(m->kc, KC_HOSTVISOR, m->gfn, &w);
   m->pte = w.pte;
+  m->pfn = w.pfn;
   m->value = kc_ctxt_get(kc_ctxt_of(m->kc, KC_HOSTVISOR, m->vcpu), m->reg);
 }
 
@@ -448,8 +449,12 @@ model::StepKind QemuTarget::step_access(uint64_t cmd, uint64_t gfn, uint64_t reg
     // Only frames of the spec window are accessed for real: host gfn X maps frame X, and a
     // frame beyond the window is QEMU's flash (0), the infrastructure or KCore's own memory
     // for the MMU, past the 44-bit IPA space, or the agent's block. The host maps none of them
-    // in generated cases (faults reach 16 MiB); the spec's access is then undefined unless an
-    // event due maps the page. Anything else is not realized.
+    // in generated cases (faults reach 16 MiB) except gfn 0, which a host fault with hpfar 0
+    // maps to frame 0: the spec's access to frame 0 is undefined whether mapped or not
+    // (mem_load_spec/mem_store_spec: pfn 0 is None), and the native target answers it before
+    // its query point, so the harness does too (real, it would read or write QEMU's flash).
+    // The access is undefined unless an event due maps the page. Anything else is not
+    // realized.
     if (gfn < (HQ_AGENT_IPA >> KC_PAGE_SHIFT)) {
       catch_up();
       kcore k{kcfg_, lay_};
@@ -457,7 +462,7 @@ model::StepKind QemuTarget::step_access(uint64_t cmd, uint64_t gfn, uint64_t reg
       if (kn_call(read_mirror, &m) == KN_PANICKED)
         throw harness::TargetError(
             fmt::format("qemu target: KCore's memory is inconsistent: {}", kn_panic_reason()));
-      if (m.pte & KC_DESC_VALID)
+      if ((m.pte & KC_DESC_VALID) && m.pfn != 0)
         throw harness::TargetError(
             "qemu target: a host access through a mapping outside the spec window");
     }
