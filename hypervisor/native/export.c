@@ -451,8 +451,10 @@ int kn_export_changes(struct kn_export* x, const struct kn_export_env* env,
     x->pending = p;
     x->pending_cap = n;
   }
-  if (n) memcpy(x->pending, t, n * sizeof *t);
-  qsort(x->pending, n, sizeof *x->pending, cmp_u64);
+  if (n) { /* with nothing touched (a SET_REG step) pending may still be NULL */
+    memcpy(x->pending, t, n * sizeof *t);
+    qsort(x->pending, n, sizeof *x->pending, cmp_u64);
+  }
   report_small(&r);
   for (size_t i = 0; i < n; ++i) {
     const uint64_t pfn = x->pending[i];
