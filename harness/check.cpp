@@ -6,17 +6,10 @@
 #include <chrono>
 
 #include "generators/case_gen.hpp"
+#include "harness/clock.hpp"
 #include "harness/seed.hpp"
 
 namespace hypdiff::harness {
-
-namespace {
-
-double since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
 
 std::uint64_t case_seed(std::uint64_t seed, std::uint64_t index) { return mix(seed, index); }
 
@@ -67,7 +60,7 @@ CheckReport run_check(Target& target, Target* reference, const CheckOptions& opt
   std::map<std::string, std::size_t> by_signature;
   for (std::uint64_t i = opts.offset; i < opts.cases;
        i += std::max<std::uint64_t>(opts.stride, 1)) {
-    if (opts.seconds > 0 && since(t0) >= opts.seconds) break;
+    if (opts.seconds > 0 && seconds_since(t0) >= opts.seconds) break;
     const std::uint64_t cs = case_seed(opts.seed, i);
     const generators::Case c = generators::generate_case(gen, cs);
     CaseResult r;
@@ -97,7 +90,7 @@ CheckReport run_check(Target& target, Target* reference, const CheckOptions& opt
         if (opts.shrink) {
           const auto s0 = std::chrono::steady_clock::now();
           ShrunkCase s = shrink_case(target, reference, opts.run, c, *r.failure, opts.shrink_opts);
-          rep.shrink_seconds += since(s0);
+          rep.shrink_seconds += seconds_since(s0);
           found.shrunk = std::move(s.c);
           found.failure = std::move(s.failure);
           found.shrink = s.stats;
@@ -106,15 +99,16 @@ CheckReport run_check(Target& target, Target* reference, const CheckOptions& opt
         rep.failures.push_back(std::move(found));
         if (cb.found) cb.found(rep.failures.back());
         if (opts.max_failures > 0 && rep.failures.size() >= opts.max_failures) {
-          if (cb.progress) cb.progress({rep.cases, rep.steps, rep.failing_cases, since(t0)});
+          if (cb.progress)
+            cb.progress({rep.cases, rep.steps, rep.failing_cases, seconds_since(t0)});
           break;
         }
       }
     }
-    if (cb.progress) cb.progress({rep.cases, rep.steps, rep.failing_cases, since(t0)});
+    if (cb.progress) cb.progress({rep.cases, rep.steps, rep.failing_cases, seconds_since(t0)});
   }
   rep.coverage = runner.coverage();
-  rep.seconds = since(t0);
+  rep.seconds = seconds_since(t0);
   return rep;
 }
 

@@ -18,16 +18,13 @@
 #include <vector>
 
 #include "generators/case_gen.hpp"
+#include "harness/clock.hpp"
 
 namespace hypdiff::harness {
 
 namespace {
 
 using Json = nlohmann::json;
-
-double since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 Json coverage_to_json(const Coverage& c) {
   Json handlers = Json::array();
@@ -217,7 +214,7 @@ CheckReport run_check_jobs(unsigned jobs, const std::function<TargetPair()>& mak
       const auto s0 = std::chrono::steady_clock::now();
       ShrunkCase s =
           shrink_case(*target, reference, opts.run, found.original, *r.failure, opts.shrink_opts);
-      rep.shrink_seconds += since(s0);
+      rep.shrink_seconds += seconds_since(s0);
       found.shrunk = std::move(s.c);
       found.failure = std::move(s.failure);
       found.shrink = s.stats;
@@ -225,7 +222,7 @@ CheckReport run_check_jobs(unsigned jobs, const std::function<TargetPair()>& mak
     rep.failures.push_back(std::move(found));
     if (cb.found) cb.found(rep.failures.back());
   }
-  rep.seconds = since(t0);
+  rep.seconds = seconds_since(t0);
   if (cb.progress) cb.progress({rep.cases, rep.steps, rep.failing_cases, rep.seconds});
   return rep;
 }

@@ -6,15 +6,13 @@
 #include <chrono>
 #include <system_error>
 
+#include "harness/clock.hpp"
+
 namespace hypdiff::harness {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-double since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 std::optional<corpus::CaseFile> load(const fs::path& p, CorpusCaseResult& res) {
   try {
@@ -107,7 +105,7 @@ std::vector<CorpusCaseResult> replay_regressions(const fs::path& dir, const Targ
         if (!res.ok && cr.failure) res.problem += ": " + cr.failure->summary;
       }
     }
-    res.seconds = since(t0);
+    res.seconds = seconds_since(t0);
     out.push_back(std::move(res));
   }
   return out;
@@ -135,7 +133,7 @@ std::vector<CorpusCaseResult> replay_found(const fs::path& dir, Target& target, 
       res.ok = !cr.failure;
       if (cr.failure) res.problem = "still fails: " + cr.failure->summary;
     }
-    res.seconds = since(t0);
+    res.seconds = seconds_since(t0);
     out.push_back(std::move(res));
   }
   return out;

@@ -18,8 +18,6 @@ namespace k = model::k;
 
 namespace {
 
-constexpr Z kHost = k::HOSTVISOR;
-
 std::string hex(Z v) {
   std::string s;
   print_hex(s, v);
@@ -105,7 +103,7 @@ void spt_cons(const Shared& s, Report& r) {
 template <class F>
 void for_host_pt(const Shared& s, const char* clause, Report& r, F&& f) {
   NPT tmp;
-  const ZMap<PtEntry>& pt = npt_at(s, kHost, tmp).pt;
+  const ZMap<PtEntry>& pt = npt_at(s, k::HOSTVISOR, tmp).pt;
   if (auto d = f(Z{-1}, pt.default_fn().value)) r.add(clause, "every gfn not stored", *d);
   std::vector<Report::Hit> hits;
   pt.for_each_explicit([&](std::uint64_t gfn, const PtEntry& e) {
@@ -140,7 +138,7 @@ void host_s2_map(const Shared& s, Report& r) {
   std::vector<Report::Hit> hits;
   s.s2page.for_each_explicit([&](std::uint64_t pfn, const S2Page& p) {
     const Z want = static_cast<Z>(pfn) + k::SMMU_HOST_OFFSET;
-    if (p.owner == kHost && p.gfn != want) {
+    if (p.owner == k::HOSTVISOR && p.gfn != want) {
       hits.push_back({pfn, "pfn " + hex(static_cast<Z>(pfn)),
                       "host page " + page_text(p) + ": gfn should be " + hex(want)});
     }
@@ -159,7 +157,7 @@ void host_iso(const Shared& s, Report& r) {
   for_host_pt(s, "host_iso", r, [&](Z, const PtEntry& e) -> std::optional<std::string> {
     if (e.pfn == 0) return std::nullopt;
     const S2Page p = s.s2page.get(e.pfn);
-    if (p.owner == k::INVALID || p.owner == kHost || p.count > 0) return std::nullopt;
+    if (p.owner == k::INVALID || p.owner == k::HOSTVISOR || p.count > 0) return std::nullopt;
     return "host maps pfn " + hex(e.pfn) + " whose page is " + page_text(p);
   });
 }
@@ -196,7 +194,7 @@ void smmu_vm(const Shared& s, Report& r) {
   for (Z idx = 0; idx < cfg.smmu_num(); ++idx) {
     for (Z cb = 0; cb < cfg.smmu_ctxt_banks; ++cb) {
       const Z owner = s.smmu_vmid.get(cfg.smmu_id(idx, cb));
-      if (owner != k::INVALID && !(kHost <= owner && owner < cfg.corevisor())) {
+      if (owner != k::INVALID && !(k::HOSTVISOR <= owner && owner < cfg.corevisor())) {
         r.add("smmu_vm", ctx_name(idx, cb),
               "owner " + num(owner) + " is no principal below COREVISOR");
       }
@@ -211,7 +209,7 @@ void smmu_iso(const Shared& s, Report& r) {
     for (Z cb = 0; cb < cfg.smmu_ctxt_banks; ++cb) {
       const Z owner = s.smmu_vmid.get(cfg.smmu_id(idx, cb));
       const bool applies =
-          owner == kHost || (cfg.is_vm(owner) && vm_state(s, owner) <= k::VERIFIED);
+          owner == k::HOSTVISOR || (cfg.is_vm(owner) && vm_state(s, owner) <= k::VERIFIED);
       if (!applies) continue;
       const ZMap<SptEntry> t = spt_at(s, idx, cb);
       auto bad = [&](Z gfn, const SptEntry& e) -> std::optional<std::string> {
@@ -246,7 +244,7 @@ void smmu_count(const Shared& s, Report& r) {
   std::unordered_map<std::uint64_t, Z> tally;  // pfn -> count_smmu_map
   bool default_maps = false;                   // a host context maps every gfn it does not store
   for (Z sid = 0; sid < cfg.smmu_ids(); ++sid) {
-    if (s.smmu_vmid.get(sid) != kHost) continue;
+    if (s.smmu_vmid.get(sid) != k::HOSTVISOR) continue;
     const ZMap<SptEntry> t = spt_at(s, sid / cfg.smmu_ctxt_banks, sid % cfg.smmu_ctxt_banks);
     if (t.default_fn().value.pfn != 0) default_maps = true;
     t.for_each_explicit([&](std::uint64_t gfn, const SptEntry& e) {
@@ -256,7 +254,7 @@ void smmu_count(const Shared& s, Report& r) {
   }
   std::vector<Report::Hit> hits;
   auto check = [&](std::uint64_t pfn, const S2Page& p) {
-    if (p.owner != kHost) return;
+    if (p.owner != k::HOSTVISOR) return;
     const Z need = default_maps ? count_smmu_map(static_cast<Z>(pfn), s) : [&] {
       const auto it = tally.find(pfn);
       return it == tally.end() ? Z{0} : it->second;
@@ -289,7 +287,7 @@ Z count_smmu_map(Z pfn, const Shared& s) {
     const Z cbndx = sid % cfg.smmu_ctxt_banks;
     const Z gfn = pfn + k::SMMU_HOST_OFFSET;
     const SptEntry e = spt_at(s, index, cbndx).get(gfn);
-    if (e.pfn != 0 && s.smmu_vmid.get(sid) == kHost) ++n;
+    if (e.pfn != 0 && s.smmu_vmid.get(sid) == k::HOSTVISOR) ++n;
   }
   return n;
 }
@@ -319,9 +317,9 @@ std::vector<InvViolation> check_state_inv(const model::RData& d, std::size_t cap
        "cur_vmid " + num(d.cur_vmid) + " not in 0.." + num(cfg.corevisor()));
   need(cfg.is_vcpu(d.cur_vcpuid), "cur_vcpuid_range", "cur_vcpuid",
        "cur_vcpuid " + num(d.cur_vcpuid) + " not in 0.." + num(cfg.vcpus_per_vm - 1));
-  need(!(d.ihost && !d.icore) || d.cur_vmid == kHost, "valid_host_vmid", "cur_vmid",
+  need(!(d.ihost && !d.icore) || d.cur_vmid == k::HOSTVISOR, "valid_host_vmid", "cur_vmid",
        "host running (ihost, !icore) but cur_vmid = " + num(d.cur_vmid));
-  need(d.cur_vmid != kHost || d.cur_vcpuid == d.curid, "valid_host_vcpuid", "cur_vcpuid",
+  need(d.cur_vmid != k::HOSTVISOR || d.cur_vcpuid == d.curid, "valid_host_vcpuid", "cur_vcpuid",
        "cur_vmid = HOST but cur_vcpuid " + num(d.cur_vcpuid) + " != curid " + num(d.curid));
   need(d.cur_vmid != cfg.corevisor() || d.cur_vcpuid == d.curid, "valid_core_vcpuid", "cur_vcpuid",
        "cur_vmid = COREVISOR but cur_vcpuid " + num(d.cur_vcpuid) + " != curid " + num(d.curid));

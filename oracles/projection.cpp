@@ -19,8 +19,6 @@ namespace k = model::k;
 
 namespace {
 
-constexpr Z kHost = k::HOSTVISOR;
-
 // Map traversal is in hash order; Sparse entries are kept in key order.
 template <class K, class V>
 void sort_by_key(std::vector<std::pair<K, V>>& entries) {
@@ -30,7 +28,7 @@ void sort_by_key(std::vector<std::pair<K, V>>& entries) {
 
 // The per-frame observations, from the frame's s2page entry (and flatmem value).
 Z owner_obs(Z v, const S2Page& p) {
-  if (v == kHost) return p.owner;
+  if (v == k::HOSTVISOR) return p.owner;
   return p.owner == v ? 1 : 0;
 }
 Z count_obs(Z v, const S2Page& p) {
@@ -38,7 +36,7 @@ Z count_obs(Z v, const S2Page& p) {
   return p.owner == v ? p.count : 0;
 }
 Z gfn_obs(Z v, const S2Page& p) {
-  if (v == kHost) return p.gfn;
+  if (v == k::HOSTVISOR) return p.gfn;
   return p.owner == v ? p.gfn : 0;
 }
 Z mem_obs(Z v, const S2Page& p, Z mem) { return p.owner == v ? mem : 0; }
@@ -197,11 +195,11 @@ struct NptIn {
 // `owners` is the host's owner view (= s2page[pfn].owner at every pfn): a binary search in it
 // touches less memory than a walk down the s2page trie.
 Z npt_obs(Z v, const PageObs& owners, Z pfn) {
-  if (v != kHost) return pfn;
+  if (v != k::HOSTVISOR) return pfn;
   if (pfn < 0 || pfn >= model::pow2(64)) {  // s2page reads such keys as its default at 0
-    return owners.base(Pfn{0}) == kHost ? pfn : 0;
+    return owners.base(Pfn{0}) == k::HOSTVISOR ? pfn : 0;
   }
-  return owners.at(Pfn{static_cast<std::uint64_t>(pfn)}) == kHost ? pfn : 0;
+  return owners.at(Pfn{static_cast<std::uint64_t>(pfn)}) == k::HOSTVISOR ? pfn : 0;
 }
 
 ZObs npt_full(const PageObs& owners, Z v, const ZMap<PtEntry>& pt) {
@@ -219,7 +217,7 @@ ZObs npt_full(const PageObs& owners, Z v, const ZMap<PtEntry>& pt) {
   std::size_t kept = 0;
   for (auto& [gfn, pfn] : entries) {
     Z o = pfn;
-    if (v == kHost) {
+    if (v == k::HOSTVISOR) {
       if (pfn < 0 || pfn >= model::pow2(64)) {
         o = npt_obs(v, owners, pfn);
       } else {
@@ -234,7 +232,7 @@ ZObs npt_full(const PageObs& owners, Z v, const ZMap<PtEntry>& pt) {
         }
         const Z owner =
             cursor != own.end() && cursor->first == key ? cursor->second : owners.base(key);
-        o = owner == kHost ? pfn : 0;
+        o = owner == k::HOSTVISOR ? pfn : 0;
       }
     }
     if (o != base) entries[kept++] = {gfn, o};
@@ -252,7 +250,7 @@ bool host_status_changes(const ZMap<S2Page, S2PageDefault>& a, const ZMap<S2Page
                               [&](std::uint64_t key, const S2Page* pa, const S2Page* pb) {
                                 const Z oa = pa ? pa->owner : a.default_at(key).owner;
                                 const Z ob = pb ? pb->owner : b.default_at(key).owner;
-                                if ((oa == kHost) == (ob == kHost)) return;
+                                if ((oa == k::HOSTVISOR) == (ob == k::HOSTVISOR)) return;
                                 if (pfns.size() >= limit) throw TooManyChanges{};
                                 pfns.push_back(static_cast<Z>(key));
                               });
@@ -267,7 +265,7 @@ ZObs npt_view(const Shared& s, Z v, const PageObs& owners) {
   thread_local Memo<NptIn, ZObs> memo;
   NPT tmp;
   const ZMap<PtEntry>& pt = ref_at(s.npts, v, tmp).pt;
-  const bool host = v == kHost;
+  const bool host = v == k::HOSTVISOR;
   if (const ZObs* hit = memo.find(v, [&](const NptIn& in) {
         return in.v == v && same_map(in.pt, pt) && (!host || same_map(in.s2page, s.s2page));
       })) {
@@ -400,7 +398,7 @@ PageViews page_views(const Shared& s, Z v) {
 SmmuObs smmu_view(const Shared& s, Z v) {
   const auto& cfg = s.cfg();
   auto obs = [&](Z owner) -> Z {
-    if (v == kHost) return owner;
+    if (v == k::HOSTVISOR) return owner;
     return owner == v ? 1 : 0;
   };
   const Z base = obs(s.smmu_vmid.default_fn().value);
@@ -433,7 +431,7 @@ SptObs spt_full(const Shared& s, Z v) {
   for (Z idx = 0; idx < cfg.smmu_num(); ++idx) {
     for (Z cb = 0; cb < cfg.smmu_ctxt_banks; ++cb) {
       const Z owner = s.smmu_vmid.get(cfg.smmu_id(idx, cb));
-      if (v != kHost && owner != v) continue;  // observes (0,0) at every gfn
+      if (v != k::HOSTVISOR && owner != v) continue;  // observes (0,0) at every gfn
       const SmmuCtx ctx{static_cast<std::uint32_t>(idx), static_cast<std::uint32_t>(cb)};
       ZMap<SptEntry> tmp;
       const ZMap<SptEntry>& table = ref_at(s.spts.spt_pt, cfg.smmu_ttbr(idx, cb), tmp);
@@ -476,7 +474,7 @@ struct InfoViews {
 
 InfoViews info_full(const Shared& s, Z v) {
   InfoViews out;
-  if (v == kHost) {
+  if (v == k::HOSTVISOR) {
     const BootInfo base = s.vminfos.default_fn().value.VB;
     BootObs::Entries entries;
     s.vminfos.for_each_explicit([&](std::uint64_t v0, const model::VMInfo& info) {
@@ -515,7 +513,7 @@ InfoViews info_views(const Shared& s, Z v) {
 // Coq: SecurityDef.observe_npt
 Z observe_npt(Z v, Z gfn, const Shared& s) {
   const Z pfn = s.npts.get(v).pt.get(gfn).pfn;
-  if (v == kHost) return s.s2page.get(pfn).owner == kHost ? pfn : 0;
+  if (v == k::HOSTVISOR) return s.s2page.get(pfn).owner == k::HOSTVISOR ? pfn : 0;
   return pfn;
 }
 
@@ -536,7 +534,7 @@ Z observe_flatmem(Z v, Z pfn, const Shared& s) {
 // Coq: SecurityDef.observe_smmu
 Z observe_smmu(Z v, Z cbndx, Z index, const Shared& s) {
   const Z owner = s.smmu_vmid.get(s.cfg().smmu_id(index, cbndx));
-  if (v == kHost) return owner;
+  if (v == k::HOSTVISOR) return owner;
   return v == owner ? 1 : 0;
 }
 
@@ -544,26 +542,26 @@ Z observe_smmu(Z v, Z cbndx, Z index, const Shared& s) {
 SptEntry observe_spt(Z v, Z cbndx, Z index, Z gfn, const Shared& s) {
   const Z owner = s.smmu_vmid.get(s.cfg().smmu_id(index, cbndx));
   const SptEntry e = s.spts.spt_pt.get(s.cfg().smmu_ttbr(index, cbndx)).get(gfn);
-  if (v == kHost || v == owner) return e;
+  if (v == k::HOSTVISOR || v == owner) return e;
   return SptEntry{0, 0};
 }
 
 // Coq: SecurityDef.observe_boot_info
 std::optional<BootInfo> observe_boot_info(Z v, Z v0, const Shared& s) {
-  if (v == kHost || v == v0) return s.vminfos.get(v0).VB;
+  if (v == k::HOSTVISOR || v == v0) return s.vminfos.get(v0).VB;
   return std::nullopt;
 }
 
 // Coq: SecurityDef.observe_state_info
 std::optional<StateInfo> observe_state_info(Z v, Z v0, const Shared& s) {
-  if (v == kHost) return std::nullopt;
+  if (v == k::HOSTVISOR) return std::nullopt;
   if (v == v0) return s.vminfos.get(v0).VS;
   return std::nullopt;
 }
 
 // Coq: SecurityDef.observe_core_data
 std::optional<model::CoreData> observe_core_data(Z v, const Shared& s) {
-  if (v == kHost) return s.core_data;
+  if (v == k::HOSTVISOR) return s.core_data;
   return std::nullopt;
 }
 
@@ -580,7 +578,8 @@ Ctxt observe_shadow_ctxt(Z v, Z vcpuid, const RData& d) {
 
 // Coq: SecurityDef.observe_dirty
 bool observe_dirty(Z v, Z v0, Z vcpuid0, const RData& d) {
-  if (v == kHost) return d.ctx(d.cfg().ctxt_id(v0, vcpuid0)).ctxt_states.dirty == k::INVALID64;
+  if (v == k::HOSTVISOR)
+    return d.ctx(d.cfg().ctxt_id(v0, vcpuid0)).ctxt_states.dirty == k::INVALID64;
   return true;
 }
 
@@ -592,7 +591,7 @@ Z observe_data_log(Z v, const RData& d) { return d.data_log.get(v); }
 
 // Coq: SecurityDef.observe_core_data_log
 std::optional<Z> observe_core_data_log(Z v, Z v0, const RData& d) {
-  if (v == kHost || v == v0) return d.core_data_log.get(v0);
+  if (v == k::HOSTVISOR || v == v0) return d.core_data_log.get(v0);
   return std::nullopt;
 }
 
@@ -759,7 +758,7 @@ Projection project(const RData& d, Z v) {
   for (Z c = 0; c < cfg.vcpus_per_vm; ++c) {
     out.shadow_ctxt.push_back(d.shadow_ctxts.get(cfg.ctxt_id(v, c)));
   }
-  if (v == kHost) {
+  if (v == k::HOSTVISOR) {
     const bool base = d.shadow_ctxts.default_fn().value->ctxt_states.dirty == k::INVALID64;
     const auto per_vm = static_cast<std::uint64_t>(cfg.vcpus_per_vm);
     DirtyObs::Entries entries;
@@ -777,7 +776,7 @@ Projection project(const RData& d, Z v) {
   out.curid = d.curid;
   out.cur_vcpuid = observe_cur_vcpuid(v, d);
   out.data_log = observe_data_log(v, d);
-  if (v == kHost) {
+  if (v == k::HOSTVISOR) {
     const Z base = d.core_data_log.default_fn().value;
     CoreLogObs::Entries entries;
     d.core_data_log.for_each_explicit([&](std::uint64_t v0, Z n) {
@@ -887,7 +886,7 @@ bool same_observables_since(const RData& r0, const RData& r, const RData& t0, co
 }
 
 std::string principal_name(Z v, const model::MachineConfig* cfg) {
-  if (v == kHost) return "host";
+  if (v == k::HOSTVISOR) return "host";
   if (cfg == nullptr ? v > 0 : cfg->is_vm(v)) return "VM " + model::to_dec(v);
   return "principal " + model::to_dec(v);
 }

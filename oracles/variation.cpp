@@ -20,8 +20,6 @@ namespace k = model::k;
 
 namespace {
 
-constexpr Z kHost = k::HOSTVISOR;
-
 // splitmix64: a small deterministic generator; no global randomness.
 class Rng {
  public:
@@ -70,7 +68,7 @@ void vary_flatmem(Shared& s, Z v, Rng& rng) {
     s.flatmem.set(pfn, rng.other_than(s.flatmem.get(pfn)));
     break;
   }
-  if (v != kHost) {
+  if (v != k::HOSTVISOR) {
     for (int i = 0; i < 4; ++i) {
       const Z pfn =
           cfg.ram_base_pfn + static_cast<Z>(rng.below(static_cast<std::uint64_t>(cfg.ram_pages)));
@@ -147,7 +145,7 @@ void relocate_vm_pages(Shared& s, Z v, Rng& rng) {
 
 // For a VM observer: the host maps lazily, so any host 4 KiB mapping may as well be absent.
 void unmap_host_pages(Shared& s, Rng& rng) {
-  const NPT* found = s.npts.entries().find(static_cast<std::uint64_t>(kHost));
+  const NPT* found = s.npts.entries().find(static_cast<std::uint64_t>(k::HOSTVISOR));
   if (found == nullptr) return;
   NPT npt = *found;
   bool changed = false;
@@ -157,7 +155,7 @@ void unmap_host_pages(Shared& s, Rng& rng) {
     npt.pt.set(static_cast<Z>(gfn), npt.pt.default_at(gfn));
     changed = true;
   }
-  if (changed) s.npts.set(kHost, std::move(npt));
+  if (changed) s.npts.set(k::HOSTVISOR, std::move(npt));
 }
 
 // For a VM observer: SMMU translations of contexts it does not own (fewer host SMMU mappings
@@ -184,7 +182,7 @@ void unmap_smmu_pages(Shared& s, Z v, Rng& rng) {
 void vary_shared(Shared& s, Z v, Rng& rng) {
   vary_flatmem(s, v, rng);
   vary_state_info(s, v, rng);
-  if (v != kHost) {
+  if (v != k::HOSTVISOR) {
     relocate_vm_pages(s, v, rng);
     unmap_host_pages(s, rng);
     unmap_smmu_pages(s, v, rng);
@@ -245,7 +243,7 @@ RData vary_unobservable(const RData& d, Z v, std::uint64_t seed) {
   }
 
   advance_cursors(out.data_log, v, cfg.corevisor(), rng);
-  if (v != kHost) advance_cursors(out.core_data_log, v, cfg.corevisor(), rng);
+  if (v != k::HOSTVISOR) advance_cursors(out.core_data_log, v, cfg.corevisor(), rng);
 
   if (!observe_reg(v, d)) vary_regs(out.regs.ctxt_regs, rng);
   out.regs.trap_regs.pmuselr_el0 = rng.other_than(out.regs.trap_regs.pmuselr_el0);
