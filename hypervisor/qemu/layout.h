@@ -151,16 +151,25 @@ enum hq_cmd {
    * PARK work as for the host. */
   HQ_CMD_VCPU_RUN = 7,
   HQ_CMD_VM_EXIT = 8,
+  /* Device DMA (docs/qemu.md, "Device DMA"): the running principal's device reads (DEV_LOAD)
+   * or writes (DEV_STORE) the word at iova page fault[0] through SMMU context bank
+   * (index fault[2], cbndx fault[1]); `reg` is the spec's register. The agent (host or guest)
+   * rings EL2's doorbell, `hvc #7`, with the principal's x0..x30 loaded, and EL2's emulated
+   * device walks the bank's table and does the access (el2/dma.c). */
+  HQ_CMD_DEV_LOAD = 9,
+  HQ_CMD_DEV_STORE = 10,
 };
 /* How the guest agent's VM_EXIT traps (agent/start.S guest_exit): hvc #0, `mrs x0,
  * id_aa64pfr0_el1` (trapped by HCR_EL2.TID3: EC 0x18), wfi (HCR_EL2.TWI: EC 0x01), hvc #5. */
-/* HQ_EXIT_FAULT is no exit: a host stage-2 fault injected while a VM runs (`hvc #3`). */
+/* HQ_EXIT_FAULT is no exit: a host stage-2 fault injected while a VM runs (`hvc #3`); nor is
+ * HQ_EXIT_DMA: the DMA doorbell while a VM runs (`hvc #7`). */
 enum hq_exit_kind {
   HQ_EXIT_HVC = 0,
   HQ_EXIT_INJECT = 1,
   HQ_EXIT_SYSREG = 2,
   HQ_EXIT_WFI = 3,
-  HQ_EXIT_FAULT = 4
+  HQ_EXIT_FAULT = 4,
+  HQ_EXIT_DMA = 5
 };
 /* BAD_STEP: EL2 saw something the harness did not expect (an access that should have faulted
  * did not, a store value that is not the spec's): a bug of the platform, not a verdict. */
@@ -178,7 +187,8 @@ struct hq_slot {
   uint64_t ipa;      /* MEM_*, HOST_FAULT: the address the agent accesses (8-byte aligned) */
   uint64_t value;    /* MEM_STORE: the value stored; MEM_LOAD: the value loaded (agent) */
   uint64_t reg;      /* MEM_*: the spec's register (the host's shadow context's index) */
-  uint64_t fault[3]; /* HOST_FAULT*: hpfar, esr, far as KCore's handler gets them */
+  uint64_t fault[3]; /* HOST_FAULT*: hpfar, esr, far as KCore's handler gets them; DEV_*:
+                      * the iova's page (gfn), cbndx, index */
   uint64_t exit[4];  /* VM_EXIT: ec, esr, hpfar, far as KCore's vm-exit handler gets them */
 };
 

@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "generated_runs.hpp"
 #include "generators/case_gen.hpp"
 #include "harness/runner.hpp"
 #include "model/constants.hpp"
@@ -21,93 +21,17 @@ namespace k = model::k;
 using model::Handler;
 using model::handler_bit;
 
+using qt::count;
+using qt::qemu_matches_native;
+using qt::run_all;
+using qt::Trace;
+
 // Generated cases drawing only `handlers`, each with at least `min_runs` VCPU_RUNs.
 std::vector<generators::Case> cases_with(model::HandlerMask handlers, size_t n, uint64_t seed,
                                          size_t min_runs) {
-  generators::GenOptions opts;
-  opts.max_ops = 40;
-  opts.handlers = handlers;
-  std::vector<generators::Case> out;
-  for (uint64_t s = seed; out.size() < n; ++s) {
-    generators::Case c = generators::generate_case(opts, s);
-    size_t runs = 0;
-    for (const auto& op : c.ops) runs += std::holds_alternative<model::VcpuRun>(op) ? 1 : 0;
-    if (runs >= min_runs) out.push_back(std::move(c));
-  }
-  return out;
-}
-
-struct Trace {
-  std::string verdict;  // "" = passed, else the failure's signature
-  std::vector<std::string> outcomes;
-  friend bool operator==(const Trace&, const Trace&) = default;
-};
-
-std::vector<Trace> run_all(harness::Target& target, const std::vector<generators::Case>& cases,
-                           size_t* steps) {
-  std::string err;
-  auto model = harness::make_target("model", &err);
-  EXPECT_NE(model, nullptr) << err;
-  harness::Runner runner(target, model.get());
-  std::vector<Trace> out;
-  *steps = 0;
-  for (const auto& c : cases) {
-    Trace t;
-    const auto hook = [&](size_t, const model::Op&, model::StepKind kt,
-                          std::optional<model::StepKind> kr) {
-      t.outcomes.push_back(std::string(model::step_kind_name(kt)) + "/" +
-                           (kr ? model::step_kind_name(*kr) : "-"));
-    };
-    try {
-      const harness::CaseResult r = runner.run(c, hook);
-      *steps += r.steps;
-      if (r.failure) {
-        t.verdict = r.failure->signature() + ": " + r.failure->summary;
-        if (std::getenv("HYPDIFF_TEST_VERBOSE")) {
-          for (size_t j = 0; j <= r.failure->step && j < c.ops.size(); ++j)
-            std::printf("  op %zu: %s\n", j, model::to_string(c.ops[j]).c_str());
-          for (const auto& d : r.failure->details) std::printf("  %s\n", d.c_str());
-        }
-      }
-    } catch (const harness::TargetError& e) {
-      t.verdict =
-          std::string("error after step ") + std::to_string(t.outcomes.size()) + ": " + e.what();
-    }
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
-// How many steps of `h` ended with `outcome` ("ok/ok", "halted/halted", ...).
-size_t count(const std::vector<generators::Case>& cases, const std::vector<Trace>& traces,
-             Handler h, const std::string& outcome) {
-  size_t n = 0;
-  for (size_t i = 0; i < cases.size(); ++i)
-    for (size_t j = 0; j < cases[i].ops.size() && j < traces[i].outcomes.size(); ++j)
-      n += model::handler_of(cases[i].ops[j]) == h && traces[i].outcomes[j] == outcome ? 1 : 0;
-  return n;
-}
-
-// Runs `cases` on the QEMU target and then on the native target; both pass every case and
-// agree step by step. Returns the QEMU target's traces and statistics.
-std::vector<Trace> qemu_matches_native(const std::vector<generators::Case>& cases,
-                                       QemuTarget::Stats* st, size_t* steps) {
-  std::vector<Trace> on_qemu;
-  {
-    QemuTarget qemu;
-    on_qemu = run_all(qemu, cases, steps);
-    *st = qemu.stats();
-  }
-  for (size_t i = 0; i < on_qemu.size(); ++i) EXPECT_EQ(on_qemu[i].verdict, "") << "case " << i;
-  std::string err;
-  auto native = harness::make_target("native", &err);
-  EXPECT_NE(native, nullptr) << err;
-  if (!native) return on_qemu;
-  size_t native_steps = 0;
-  const std::vector<Trace> on_native = run_all(*native, cases, &native_steps);
-  EXPECT_EQ(native_steps, *steps);
-  for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(on_qemu[i], on_native[i]) << "case " << i;
-  return on_qemu;
+  return qt::generate(handlers, n, seed, [&](const generators::Case& c) {
+    return qt::ops_of(c, Handler::host_vcpu_run) >= min_runs;
+  });
 }
 
 // Step 1: vCPU runs, interrupt exits and hypercall exits (grant, revoke, PSCI SYSTEM_OFF, other

@@ -8,6 +8,7 @@
 void agent_main(void);
 void agent_hvc(uint64_t x[31]);
 void agent_fault_hvc(uint64_t x[31]);
+void agent_dma_hvc(uint64_t x[31]);
 uint64_t agent_access(uint64_t x[31], uint64_t ipa, uint64_t value, uint64_t store);
 void agent_access_resume(void);
 void agent_run(uint64_t x[31]);
@@ -53,6 +54,12 @@ void agent_main(void) {
       case HQ_CMD_HOST_FAULT_INJECT:
         ring->hvc_status = HQ_STATUS_UNDEFINED;
         agent_fault_hvc(s->x);
+        s->status = ring->hvc_status == 0 ? HQ_STATUS_OK : HQ_STATUS_UNDEFINED;
+        break;
+      case HQ_CMD_DEV_LOAD: /* the device's access: EL2 emulates the device */
+      case HQ_CMD_DEV_STORE:
+        ring->hvc_status = HQ_STATUS_UNDEFINED;
+        agent_dma_hvc(s->x);
         s->status = ring->hvc_status == 0 ? HQ_STATUS_OK : HQ_STATUS_UNDEFINED;
         break;
       case HQ_CMD_VCPU_RUN:
@@ -126,6 +133,12 @@ void guest_main(void) {
       case HQ_CMD_HOST_FAULT_INJECT: /* a host fault while a VM runs: the handler decides */
         ring->hvc_status = HQ_STATUS_UNDEFINED;
         guest_exit(ring->vm_x, HQ_EXIT_FAULT);
+        s->status = ring->hvc_status == 0 ? HQ_STATUS_OK : HQ_STATUS_UNDEFINED;
+        break;
+      case HQ_CMD_DEV_LOAD: /* a device of the VM: EL2 emulates it, the VM resumes */
+      case HQ_CMD_DEV_STORE:
+        ring->hvc_status = HQ_STATUS_UNDEFINED;
+        guest_exit(ring->vm_x, HQ_EXIT_DMA);
         s->status = ring->hvc_status == 0 ? HQ_STATUS_OK : HQ_STATUS_UNDEFINED;
         break;
       case HQ_CMD_MEM_LOAD:

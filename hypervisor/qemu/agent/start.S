@@ -202,6 +202,26 @@ agent_fault_hvc:
 	hvc	#3
 	b	agent_hvc_store
 
+/* void agent_dma_hvc(uint64_t x[31]): hvc #7, the DMA doorbell (EL2's emulated device reads
+ * the command from the slot), with x0..x30 = x[0..30] so that the trap saves the host's own
+ * registers in KCore's register file; x[] := x0..x30 after it. */
+	.global agent_dma_hvc
+agent_dma_hvc:
+	ldr	x1, =saved
+	stp	x19, x20, [x1]
+	stp	x21, x22, [x1, #16]
+	stp	x23, x24, [x1, #32]
+	stp	x25, x26, [x1, #48]
+	stp	x27, x28, [x1, #64]
+	stp	x29, x30, [x1, #80]
+	mov	x2, sp
+	str	x2, [x1, #96]
+	mov	sp, x0
+	mov	x30, x0
+	load_host_regs
+	hvc	#7
+	b	agent_hvc_store
+
 /* void agent_run(uint64_t x[31]): VCPU_RUN, `hvc #4` with x0..x30 = x[0..30]; x[] := x0..x30
  * after it. When KCore runs the vCPU, this returns only after the VM's exit to the host, with
  * the host's registers as KCore restored them. */
@@ -231,7 +251,8 @@ guest_start:
  * by the instruction `kind` names (layout.h, enum hq_exit_kind). Returns when the VM resumes,
  * vm_x := x0..x30 as EL2 resumed it; an exit to the host never returns (the next run enters
  * guest_start). A trapped MRS or WFI does not execute: EL2 resumes after it. HQ_EXIT_FAULT is
- * the injected host fault's `hvc #3` (the handler refuses it while a VM runs; the VM resumes). */
+ * the injected host fault's `hvc #3` (the handler refuses it while a VM runs; the VM resumes).
+ * HQ_EXIT_DMA is the DMA doorbell `hvc #7` (EL2's device does the access; the VM resumes). */
 	.global guest_exit
 guest_exit:
 	save_own gsaved, x2, x3
@@ -244,6 +265,8 @@ guest_exit:
 	b.eq	4f
 	cmp	x1, #4
 	b.eq	5f
+	cmp	x1, #5
+	b.eq	6f
 	load_all_sp
 	hvc	#0
 	b	2f
@@ -258,6 +281,9 @@ guest_exit:
 	b	2f
 5:	load_all_sp
 	hvc	#3
+	b	2f
+6:	load_all_sp
+	hvc	#7
 2:	store_all_sp
 	restore_own gsaved
 	ret

@@ -18,6 +18,7 @@ void hq_trap(void);
 void hq_world_reset(void);
 uint64_t hq_guest_trap(uint64_t esr, uint64_t elr, uint64_t* spsr);
 uint64_t hq_vcpu_run(uint64_t elr, uint64_t* spsr);
+void hq_dma(void);
 KC_NORETURN void hq_unexpected(uint64_t vector);
 
 /* VTCR_EL2: 44-bit IPA (T0SZ 20, start at level 0: KCore's tables are 4-level) and 44-bit PA
@@ -252,6 +253,10 @@ void hq_trap(void) {
         HQ_WRITE_SYSREG(elr_el2, elr);
         HQ_WRITE_SYSREG(spsr_el2, sp);
         return;
+      }
+      if ((esr & 0xFFFFu) == 7u) { /* the DMA doorbell: the emulated device (dma.c) */
+        hq_dma();
+        break;
       }
       if ((esr & 0xFFFFu) == 3u) {
         const struct hq_slot* s = current_slot();

@@ -18,6 +18,7 @@ int hq_in_guest(void);
 void hq_world_reset(void);
 uint64_t hq_vcpu_run(uint64_t elr, uint64_t* spsr);
 uint64_t hq_guest_trap(uint64_t esr, uint64_t elr, uint64_t* spsr);
+void hq_dma(void);
 
 #define ESR_EC(esr) (((esr) >> 26) & 0x3Fu)
 #define EC_HVC64 0x16u
@@ -259,6 +260,9 @@ uint64_t hq_guest_trap(uint64_t esr, uint64_t elr, uint64_t* spsr) {
           break;
         case 6u:
           guest_access_done();
+          break;
+        case 7u: /* the DMA doorbell: the VM's device (dma.c); the VM resumes */
+          hq_dma();
           break;
         case 3u: { /* a host fault injected while the VM runs: KCore's handler, as on the host */
           const struct hq_slot* s = current_slot();

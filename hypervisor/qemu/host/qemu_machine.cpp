@@ -66,7 +66,11 @@ std::atomic<unsigned> instance_counter{0};
 // sleep 10 us at a time (~100 us with the default timer slack). sched_yield was not enough on a
 // loaded machine: CFS kept picking the yielding harness over the vCPU thread until the next
 // tick (~4 ms per hypercall at load 3-5); a hybrid (yield up to 50 us, then sleep) still fell
-// into that mode in half the runs. docs/qemu.md, "Measured".
+// into that mode in half the runs. docs/qemu.md, "Measured". Remeasured for one instance and
+// --jobs 2 (docs/benchmarks.md, "Waiting for the vCPU"): yield and a 1-us timer slack (short
+// real sleeps) can help one instance on a quiet machine but collapse under load or with --jobs 2
+// (each early wake-up preempts a vCPU thread); 10-100 us spins or 20-100 us sleeps are within
+// the noise of this choice.
 class Backoff {
  public:
   void pause() {

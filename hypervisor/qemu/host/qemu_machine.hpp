@@ -44,7 +44,9 @@ struct QemuOptions {
   // Non-zero boots kcore_mutants.elf (when kcore_elf is empty) with kc_mutant set at every entry.
   uint32_t mutant = 0;
   std::chrono::milliseconds boot_timeout{10000};
-  std::chrono::milliseconds command_timeout{2000};  // the per-command watchdog
+  // The per-command watchdog. A step takes ~100 us; 10 s tells a hang from a loaded machine (at
+  // load 8 on 2 cores a hypercall once took over 2 s).
+  std::chrono::milliseconds command_timeout{10000};
 };
 
 using Regs = std::array<uint64_t, 31>;

@@ -111,7 +111,8 @@ QemuTarget::~QemuTarget() {
 }
 
 std::string QemuTarget::describe() const {
-  return "KCore at EL2 in qemu-system-aarch64 (host hypercalls; the native target's export)";
+  return "KCore at EL2 in qemu-system-aarch64 (every operation, DMA by an emulated device; the "
+         "native target's export)";
 }
 
 void QemuTarget::set_mutant(uint32_t id) {
@@ -299,6 +300,10 @@ model::StepKind QemuTarget::step(const model::Op& op) {
   if (const auto* r = std::get_if<model::SetReg>(&op)) return step_set_reg(*r);
   if (const auto* run = std::get_if<model::VcpuRun>(&op)) return step_vcpu_run(*run);
   if (const auto* e = std::get_if<model::VmExit>(&op)) return step_vm_exit(*e);
+  if (const auto* d = std::get_if<model::DevLoad>(&op))
+    return step_dma(HQ_CMD_DEV_LOAD, d->gfn, d->reg, d->cbndx, d->index);
+  if (const auto* d = std::get_if<model::DevStore>(&op))
+    return step_dma(HQ_CMD_DEV_STORE, d->gfn, d->reg, d->cbndx, d->index);
   throw harness::TargetError(fmt::format("qemu target: {} is not realized yet",
                                          model::handler_name(model::handler_of(op))));
 }
@@ -608,6 +613,27 @@ model::StepKind QemuTarget::step_vm_access(uint64_t cmd, uint64_t gfn, uint64_t 
   begin_step();
   const HvcResult r = on_machine([&] { return machine_->access(a); });
   ++stats_.vm_accesses;
+  return end_step(r, false);
+}
+
+// A device of the running principal reads or writes through SMMU context bank (index, cbndx):
+// the agent (the host's, or the guest's while a VM runs) rings EL2's doorbell, and EL2's
+// emulated device does the spec's checks, walks the bank's table in KCore's memory with its
+// own walker, takes the query point and reaches the frame in QEMU's RAM (el2/dma.c).
+model::StepKind QemuTarget::step_dma(uint64_t cmd, uint64_t gfn, uint32_t reg, uint32_t cbndx,
+                                     uint32_t index) {
+  const kc_cpu& cpu = cpu_state();
+  if (cpu.icore) return model::StepKind::undefined;  // also every halt inside KCore
+  if (machine_->panicked())
+    throw harness::TargetError("qemu target: a DMA access after a halt outside KCore");
+  MemAccess a;
+  a.cmd = cmd;
+  a.x = host_regs();  // the host agent traps with them (the guest agent keeps the VM's)
+  a.reg = reg;
+  a.fault = {gfn, cbndx, index};
+  begin_step();
+  const HvcResult r = on_machine([&] { return machine_->access(a); });
+  ++stats_.dma;
   return end_step(r, false);
 }
 

@@ -1,11 +1,11 @@
 // KCore at EL2 in QEMU as a harness Target (docs/qemu.md, "The QEMU target"): host hypercalls,
 // faults and accesses, vCPU runs and VM exits (the world switch) run for real through the
-// ring; the oracle answers come from the case (the doracle streams and the other CPUs' events
-// are asked for by EL2 while a step runs, the Parameters are written into the oracle table at
-// reset); the abstract state is the native target's export
-// (hypervisor/native/export.c, unchanged) over a mirror of the machine's memory: after each
-// step the pages EL2 reached (its step log) and the register file are copied from the shared
-// mapping into the native platform's simulated memory, at the same spec addresses.
+// ring, and DMA by a device EL2 emulates (its own walk of KCore's SMMU tables); the oracle answers
+// come from the case (the doracle streams and the other CPUs' events are asked for by EL2 while a
+// step runs, the Parameters are written into the oracle table at reset); the abstract state is the
+// native target's export (hypervisor/native/export.c, unchanged) over a mirror of the machine's
+// memory: after each step the pages EL2 reached (its step log) and the register file are copied
+// from the shared mapping into the native platform's simulated memory, at the same spec addresses.
 //
 // The mirror is the native platform's memory, one per process: while a QemuTarget lives, do not
 // run a native target in the same process (run them one after the other). Not thread safe.
@@ -40,9 +40,9 @@ class QemuTarget final : public harness::Target {
   // Throws harness::TargetError for a configuration QEMU's memory cannot hold, a failure of
   // QEMU itself, or oracle answers the table cannot hold.
   void reset(const model::MachineConfig& cfg, model::OraclePtr oracle) override;
-  // Host hypercalls, host stage-2 faults, the host's loads and stores, SET_REG, VCPU_RUN, VM
-  // exits and the running VM's loads and stores (docs/qemu.md); DMA is a TargetError "qemu
-  // target: <kind> is not realized yet".
+  // Every operation (docs/qemu.md): host hypercalls, host stage-2 faults, the host's loads and
+  // stores, SET_REG, VCPU_RUN, VM exits, the running VM's loads and stores, and device DMA by
+  // EL2's emulated device (its own walk of KCore's SMMU tables).
   model::StepKind step(const model::Op& op) override;
   // What step() realizes; generated cases use only these (harness::Target::realized).
   model::HandlerMask realized() const override {
@@ -51,7 +51,8 @@ class QemuTarget final : public harness::Target {
     return handler_bit(Handler::host_hvc) | handler_bit(Handler::host_npt) |
            handler_bit(Handler::mem_load) | handler_bit(Handler::mem_store) |
            handler_bit(Handler::set_reg) | handler_bit(Handler::host_vcpu_run) |
-           handler_bit(Handler::vm_exit);
+           handler_bit(Handler::vm_exit) | handler_bit(Handler::dev_load) |
+           handler_bit(Handler::dev_store);
   }
   const model::RData& state() const override { return d_; }
 
@@ -86,6 +87,7 @@ class QemuTarget final : public harness::Target {
     uint64_t real_exits = 0;          // VM exits by their real instruction (hvc, MRS, WFI)
     uint64_t injected_exits = 0;      // ... injected (hvc #5: interrupts, aborts, the rest)
     uint64_t vm_accesses = 0;         // a running VM's loads and stores on the machine
+    uint64_t dma = 0;                 // DMA loads and stores that reached the machine
     std::vector<float> hypercall_us;  // each command's time (hypercalls, accesses, faults)
   };
   const Stats& stats() const { return stats_; }
@@ -99,6 +101,8 @@ class QemuTarget final : public harness::Target {
   model::StepKind step_vcpu_run(const model::VcpuRun& run);
   model::StepKind step_vm_exit(const model::VmExit& e);
   model::StepKind step_vm_access(uint64_t cmd, uint64_t gfn, uint64_t reg);
+  model::StepKind step_dma(uint64_t cmd, uint64_t gfn, uint32_t reg, uint32_t cbndx,
+                           uint32_t index);
   Regs host_regs() const;
   const kc_cpu& cpu_state() const;
   void begin_step();
