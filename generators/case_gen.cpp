@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "generators/pool_fill.hpp"
 #include "model/init.hpp"
 
 namespace hypdiff::generators {
@@ -663,6 +664,12 @@ Case build(const GenOptions& opts) {
       for (Z vc = 0; vc < std::min<Z>(c.cfg.vcpus_per_vm, 2); ++vc)
         c.oracle.params.shared_vcpu[{v, vc}] = pick_z(1, 1 << 20);
     }
+  }
+  // Now and then a case that fills a VM's table pool instead (pool_fill.hpp); deciding from a
+  // value already drawn leaves every other case's draws as they were.
+  if (pool_fill_drawn(opts, c.oracle.fallback_seed)) {
+    add_pool_fill(opts, c);
+    return c;
   }
   Gen g{opts, c.cfg, c.oracle, hints};
   RData d = model::initial_state(c.cfg, opts.profile,

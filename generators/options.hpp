@@ -20,6 +20,11 @@ struct GenOptions {
   // operation is realized there) gets cases without them. With every handler allowed the
   // generator draws exactly as it always did, so seeds keep reproducing the same cases.
   model::HandlerMask handlers = model::kAllHandlers;
+  // One case in about pool_fill_one_in / 0.75 is a pool-fill case (pool_fill.hpp): about 2,950
+  // operations, whatever max_ops says, since a VM's level-3 pool takes that many to fill. The
+  // choice is a function of the case's fallback_seed draw (0 in a quarter of the cases: never a
+  // pool-fill case). 0: never.
+  int pool_fill_one_in = 2048;
 };
 
 }  // namespace hypdiff::generators

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "generators/pool_fill.hpp"
 #include "model/init.hpp"
 
 namespace hypdiff::generators {
@@ -92,6 +93,95 @@ TEST(CaseGen, ReplaysDeterministicallyAndReachesBootedVms) {
   }
   EXPECT_TRUE(verified);
   EXPECT_GT(ok_runs, 0);
+}
+
+// The pool-fill family (mutant #7): a fresh VM's PMD area holds 5,887 level-3 tables; the case
+// takes them two per IOREMAP (one single first, 5,887 being odd), and its last map, in one more
+// 2 MiB region, is the first the spec refuses. The model halts there and not one step before.
+TEST(PoolFill, TheModelHaltsOnTheMapPastThePoolsEndAndNotBefore) {
+  using model::Z;
+  namespace k = model::k;
+  GenOptions o;
+  Case c;
+  c.cfg = o.cfg;
+  c.oracle.fallback_seed = 7;
+  add_pool_fill(o, c);
+  ASSERT_EQ(c.ops.size(), 1u + 1u + 2943u + 1u);
+  const model::Op register_kvm = model::HostHvc{{k::HVC_REGISTER_KVM, 0, 0, 0, 0, 0}};
+  EXPECT_EQ(c.ops[0], register_kvm);
+  const Z pool_end = model::MachineConfig::pool_end(1);
+  const Z pmd_start = model::MachineConfig::pmd_start(1);
+  EXPECT_EQ((pool_end - pmd_start) / k::PAGE_SIZE, 5887);
+
+  model::RData d =
+      model::initial_state(c.cfg, o.profile, std::make_shared<const model::OracleInputs>(c.oracle));
+  for (std::size_t i = 0; i < c.ops.size(); ++i) {
+    const auto* call = std::get_if<model::HostHvc>(&c.ops[i]);
+    ASSERT_TRUE(call);
+    if (i > 0) {
+      EXPECT_EQ(call->x[0], k::HVC_PHYS_ADDR_IOREMAP);
+      EXPECT_EQ(call->x[1], 1);  // the VM REGISTER_KVM made
+      EXPECT_EQ(call->x[4], (i == 1 || i + 1 == c.ops.size() ? 1 : 2) * k::PAGE_SIZE);
+    }
+    model::StepResult r = model::apply(d, c.ops[i]);
+    ASSERT_TRUE(r.after) << "step " << i;
+    d = std::move(*r.after);
+    if (i + 1 < c.ops.size()) {
+      ASSERT_FALSE(d.halt) << "halted early, at step " << i;
+      // Two new tables per IOREMAP after the first: the pool's bump pointer says so.
+      const Z tables = i == 0 ? 0 : 2 * static_cast<Z>(i) - 1;
+      EXPECT_EQ(d.shared.npts.get(1).pt_pmd_next, pmd_start + tables * k::PAGE_SIZE) << i;
+    }
+  }
+  EXPECT_TRUE(d.halt);
+  // The last success left the pool exactly full; the refused map took nothing.
+  EXPECT_EQ(d.shared.npts.get(1).pt_pmd_next, pool_end);
+  // 5,888 regions from 2^40: one PGD slot, twelve 1 GiB PUD slots, each table from its own area.
+  EXPECT_EQ(d.shared.npts.get(1).pt_pgd_next, model::MachineConfig::pgd_start(1) + k::PAGE_SIZE);
+  EXPECT_EQ(d.shared.npts.get(1).pt_pud_next,
+            model::MachineConfig::pud_start(1) + 12 * k::PAGE_SIZE);
+  EXPECT_EQ(d.shared.vminfos.get(1).VS.vm_state, k::READY);
+}
+
+TEST(PoolFill, DrawnRarelyAndOnlyWhenTheOptionsAllowIt) {
+  GenOptions o;
+  int drawn = 0;
+  for (std::uint64_t fs = 1; fs <= 200000; ++fs) drawn += pool_fill_drawn(o, fs) ? 1 : 0;
+  // 200,000 / 2,048 = 97.7 expected.
+  EXPECT_GE(drawn, 70);
+  EXPECT_LE(drawn, 130);
+  std::uint64_t yes = 0;
+  for (std::uint64_t fs = 1; yes == 0; ++fs)
+    if (pool_fill_drawn(o, fs)) yes = fs;
+  EXPECT_FALSE(pool_fill_drawn(o, 0));  // fallback_seed 0: never
+  GenOptions no = o;
+  no.handlers &= ~model::handler_bit(model::Handler::host_hvc);
+  EXPECT_FALSE(pool_fill_drawn(no, yes));
+  no = o;
+  no.max_vms = 0;
+  EXPECT_FALSE(pool_fill_drawn(no, yes));
+  no = o;
+  no.pool_fill_one_in = 0;
+  EXPECT_FALSE(pool_fill_drawn(no, yes));
+  no = o;
+  no.pool_fill_one_in = 1;
+  EXPECT_TRUE(pool_fill_drawn(no, 12345));
+
+  // Through generate_case: every case is a pool-fill case with one_in 1 (when fallback_seed is
+  // not 0), and none when host hypercalls are masked.
+  int long_cases = 0;
+  for (std::uint64_t s = 0; s < 8; ++s) {
+    const Case c = generate_case(no, s);
+    if (c.oracle.fallback_seed != 0) {
+      EXPECT_EQ(c.ops.size(), 2946u) << s;
+      ++long_cases;
+    } else {
+      EXPECT_LE(c.ops.size(), 60u) << s;
+    }
+  }
+  EXPECT_GT(long_cases, 0);
+  no.handlers &= ~model::handler_bit(model::Handler::host_hvc);
+  for (std::uint64_t s = 0; s < 8; ++s) EXPECT_LE(generate_case(no, s).ops.size(), 60u) << s;
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "generators/case.hpp"
+#include "generators/pool_fill.hpp"
 #include "harness/check.hpp"
 #include "harness/lib_target.hpp"
 #include "harness/model_target.hpp"
@@ -194,6 +195,34 @@ TEST(Mutants, OnceUnreachedMutantsDieOnAHandWrittenCase) {
     EXPECT_EQ(bad.failure->step, p.ops.size() - 1);
   }
   api->select(0);
+}
+
+// #7 needs a VM's level-3 pool filled to its last page: the generator's pool-fill family
+// (generators/pool_fill.hpp). Without the mutant KCore halts where the model does, on the map
+// past the pool's end; with it, on the map before, which takes the pool's last page.
+TEST(Mutants, PoolCheckOffByOneDiesOnAPoolFillCase) {
+  const hd_kcore_mutants_v1* api = catalog();
+  ASSERT_TRUE(api);
+  auto t = load_target();
+  ASSERT_TRUE(t);
+  ModelTarget ref("model", model::Profile::intended());
+  generators::GenOptions o;
+  generators::Case c;
+  c.cfg = o.cfg;
+  c.oracle.fallback_seed = 7;
+  generators::add_pool_fill(o, c);
+  ASSERT_EQ(c.ops.size(), 2946u);  // REGISTER_KVM, 2,944 IOREMAPs filling the pool, one more
+  Runner runner(*t, &ref);
+  api->select(0);
+  const CaseResult fine = runner.run(c);
+  EXPECT_FALSE(fine.failure) << fine.failure->summary;
+  EXPECT_EQ(fine.steps, c.ops.size());
+  api->select(id_of(api, "s2pt-pool-check-off-by-one"));
+  const CaseResult bad = runner.run(c);
+  api->select(0);
+  ASSERT_TRUE(bad.failure);
+  EXPECT_EQ(bad.failure->cls, FailureClass::outcome) << bad.failure->summary;
+  EXPECT_EQ(bad.failure->step, c.ops.size() - 2);
 }
 
 struct Outcome {
