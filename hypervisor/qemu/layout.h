@@ -114,6 +114,9 @@ struct hq_plat {
    * starts: EL2 sets kc_mutant from it at every entry (kc_mutant is in the image's data, which a
    * reset reloads). Only kcore_mutants.elf honours it; kcore.elf panics when it is not 0. */
   uint64_t mutant;
+  /* The spec's curid: the CPU the case runs on (kc_config's CPUs), which plat_cpu_id returns.
+   * QEMU runs one CPU whatever its number; the harness writes it at every reset. */
+  uint64_t curid;
 };
 
 /* What EL2 asks. EVENTS(now): value = how many events are in event_addr; the harness also sets

@@ -105,5 +105,19 @@ TEST(QemuRegress, AHostStoreToGfn0MappedByAFaultIsUndefined) {
   EXPECT_EQ(verdict(target, f.c), "");     // and again after a reset
 }
 
+// Bug 4: EL2's plat_cpu_id read MPIDR, 0 on QEMU's one CPU, so a case on another CPU (config
+// curid) ran KCore's handlers as CPU 0 while the model and the export ran them as CPU curid: the
+// host's registers diverged at the first hypercall. EL2 now answers the case's curid.
+TEST(QemuRegress, ACaseOnAnotherCpuRunsAsThatCpu) {
+  const corpus::CaseFile f = load("curid3.case");
+  ASSERT_EQ(f.c.cfg.curid, 3);
+  QemuTarget target;
+  EXPECT_EQ(verdict(target, f.c), "");
+  generators::Case on0 = f.c;  // the same case on CPU 0 (a new machine: curid is configuration)
+  on0.cfg.curid = 0;
+  EXPECT_EQ(verdict(target, on0), "");
+  EXPECT_EQ(verdict(target, f.c), "");
+}
+
 }  // namespace
 }  // namespace hypdiff::qemu

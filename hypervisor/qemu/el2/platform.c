@@ -291,7 +291,9 @@ uint64_t plat_param(enum kc_param which, uint64_t a, uint64_t b) {
   hq_panic_hex("parameter beyond the table: argument", a);
 }
 
-uint32_t plat_cpu_id(void) { return (uint32_t)(HQ_READ_SYSREG(mpidr_el1) & 0xFFu); }
+/* The spec's CPU, not the hardware's: QEMU's one CPU stands for CPU curid of the case (the
+ * native platform does the same). MPIDR would say 0 whatever the case's curid. */
+uint32_t plat_cpu_id(void) { return (uint32_t)hq_plat()->curid; }
 
 /* boot.S saves the trapped x0..x30 there (kcore.ld defines hq_regs at HQ_REGS_PA). */
 struct kc_cpu_regs* plat_cpu_regs(void) {

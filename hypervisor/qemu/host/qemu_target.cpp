@@ -269,6 +269,7 @@ void QemuTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle)
   stats_.machine_reset += since(t0);
   machine_->set_answer([this](hq_plat& p) { return answer(p); });
   write_params();
+  machine_->plat_page().curid = curid_;  // the CPU KCore's handlers run as (plat_cpu_id)
   log_length_ = 0;
   // The mirror: pages copied during the last case get the machine's restored contents back.
   if (need_full_sync_) {
