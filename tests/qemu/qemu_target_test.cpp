@@ -13,6 +13,7 @@
 #include "generators/case_gen.hpp"
 #include "harness/runner.hpp"
 #include "model/constants.hpp"
+#include "tests/qemu/generated_runs.hpp"
 
 extern "C" {
 #include "core/ctxt.h"
@@ -22,6 +23,8 @@ namespace hypdiff::qemu {
 namespace {
 
 namespace k = model::k;
+using qt::run_all;  // tests/qemu/generated_runs.hpp
+using qt::Trace;
 
 // Generated cases with only their host hypercalls kept (the oracle answers, other-CPU events
 // included, stay as generated: any answers make a valid case).
@@ -64,41 +67,6 @@ std::vector<generators::Case> host_cases(size_t n, uint64_t seed, size_t min_oth
     if (other < min_other) continue;
     c.ops = std::move(ops);
     out.push_back(std::move(c));
-  }
-  return out;
-}
-
-// What a run of a case shows: the verdict and every step's outcome on both sides.
-struct Trace {
-  std::string verdict;  // "" = passed, else the failure's signature
-  std::vector<std::string> outcomes;
-  friend bool operator==(const Trace&, const Trace&) = default;
-};
-
-std::vector<Trace> run_all(harness::Target& target, const std::vector<generators::Case>& cases,
-                           size_t* steps) {
-  std::string err;
-  auto model = harness::make_target("model", &err);
-  EXPECT_NE(model, nullptr) << err;
-  harness::Runner runner(target, model.get());
-  std::vector<Trace> out;
-  *steps = 0;
-  for (const auto& c : cases) {
-    Trace t;
-    const auto hook = [&](size_t, const model::Op&, model::StepKind kt,
-                          std::optional<model::StepKind> kr) {
-      t.outcomes.push_back(std::string(model::step_kind_name(kt)) + "/" +
-                           (kr ? model::step_kind_name(*kr) : "-"));
-    };
-    try {
-      const harness::CaseResult r = runner.run(c, hook);
-      *steps += r.steps;
-      if (r.failure) t.verdict = r.failure->signature() + ": " + r.failure->summary;
-    } catch (const harness::TargetError& e) {
-      t.verdict =
-          std::string("error after step ") + std::to_string(t.outcomes.size()) + ": " + e.what();
-    }
-    out.push_back(std::move(t));
   }
   return out;
 }

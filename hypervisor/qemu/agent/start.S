@@ -89,29 +89,13 @@ _start:
 	.text
 	.global agent_hvc
 agent_hvc:
-	ldr	x1, =saved
-	stp	x19, x20, [x1]
-	stp	x21, x22, [x1, #16]
-	stp	x23, x24, [x1, #32]
-	stp	x25, x26, [x1, #48]
-	stp	x27, x28, [x1, #64]
-	stp	x29, x30, [x1, #80]
-	mov	x2, sp
-	str	x2, [x1, #96]
+	save_own saved, x1, x2
 	mov	sp, x0
 	load_all_sp
 	hvc	#0
 agent_hvc_store:
 	store_all_sp
-	ldr	x1, =saved
-	ldp	x19, x20, [x1]
-	ldp	x21, x22, [x1, #16]
-	ldp	x23, x24, [x1, #32]
-	ldp	x25, x26, [x1, #48]
-	ldp	x27, x28, [x1, #64]
-	ldp	x29, x30, [x1, #80]
-	ldr	x2, [x1, #96]
-	mov	sp, x2
+	restore_own saved
 	ret
 
 	.bss
@@ -149,15 +133,7 @@ saved:	.skip 112
 	.global agent_access
 	.global agent_access_resume
 agent_access:
-	ldr	x4, =saved
-	stp	x19, x20, [x4]
-	stp	x21, x22, [x4, #16]
-	stp	x23, x24, [x4, #32]
-	stp	x25, x26, [x4, #48]
-	stp	x27, x28, [x4, #64]
-	stp	x29, x30, [x4, #80]
-	mov	x5, sp
-	str	x5, [x4, #96]
+	save_own saved, x4, x5
 	fmov	d0, x2
 	mov	sp, x1
 	mov	x30, x0
@@ -171,15 +147,7 @@ agent_access:
 	str	d0, [sp]
 	hvc	#2
 agent_access_resume:
-	ldr	x1, =saved
-	ldp	x19, x20, [x1]
-	ldp	x21, x22, [x1, #16]
-	ldp	x23, x24, [x1, #32]
-	ldp	x25, x26, [x1, #48]
-	ldp	x27, x28, [x1, #64]
-	ldp	x29, x30, [x1, #80]
-	ldr	x2, [x1, #96]
-	mov	sp, x2
+	restore_own saved
 	fmov	x0, d0
 	ret
 
@@ -187,15 +155,7 @@ agent_access_resume:
  * registers from the slot) with x0..x30 = x[0..30]; x[] := x0..x30 after it. */
 	.global agent_fault_hvc
 agent_fault_hvc:
-	ldr	x1, =saved
-	stp	x19, x20, [x1]
-	stp	x21, x22, [x1, #16]
-	stp	x23, x24, [x1, #32]
-	stp	x25, x26, [x1, #48]
-	stp	x27, x28, [x1, #64]
-	stp	x29, x30, [x1, #80]
-	mov	x2, sp
-	str	x2, [x1, #96]
+	save_own saved, x1, x2
 	mov	sp, x0
 	mov	x30, x0
 	load_host_regs
@@ -207,15 +167,7 @@ agent_fault_hvc:
  * registers in KCore's register file; x[] := x0..x30 after it. */
 	.global agent_dma_hvc
 agent_dma_hvc:
-	ldr	x1, =saved
-	stp	x19, x20, [x1]
-	stp	x21, x22, [x1, #16]
-	stp	x23, x24, [x1, #32]
-	stp	x25, x26, [x1, #48]
-	stp	x27, x28, [x1, #64]
-	stp	x29, x30, [x1, #80]
-	mov	x2, sp
-	str	x2, [x1, #96]
+	save_own saved, x1, x2
 	mov	sp, x0
 	mov	x30, x0
 	load_host_regs
