@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "generators/curid.hpp"
 #include "generators/pool_fill.hpp"
 #include "model/init.hpp"
 
@@ -652,6 +653,7 @@ Case build(const GenOptions& opts) {
   c.cfg = opts.cfg;
   c.oracle.fallback_seed =
       pick(4) == 0 ? 0 : static_cast<std::uint64_t>(*rc::gen::arbitrary<std::uint32_t>()) + 1;
+  c.cfg.curid = curid_drawn(opts, c.oracle.fallback_seed);
   // The abstract Parameters: the values REGISTER_KVM/REGISTER_VCPU store for the host and the
   // system-register reset values a first run installs (0 when absent).
   if (pick(2) == 1) {

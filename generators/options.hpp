@@ -25,6 +25,9 @@ struct GenOptions {
   // choice is a function of the case's fallback_seed draw (0 in a quarter of the cases: never a
   // pool-fill case). 0: never.
   int pool_fill_one_in = 2048;
+  // About one case in other_cpu_one_in / 0.75 runs on another CPU than cfg.curid (curid.hpp),
+  // decided from the same fallback_seed draw. 0: every case on cfg.curid.
+  int other_cpu_one_in = 4;
 };
 
 }  // namespace hypdiff::generators

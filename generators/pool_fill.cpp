@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "generators/mix.hpp"
 #include "model/init.hpp"
 
 namespace hypdiff::generators {
@@ -11,14 +12,6 @@ using model::Z;
 namespace k = model::k;
 
 namespace {
-
-// splitmix64's finalizer: the family's draw must not follow fallback_seed's low bits.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 model::HostHvc hvc(Z x0, Z x1 = 0, Z x2 = 0, Z x3 = 0, Z x4 = 0) {
   return model::HostHvc{{x0, x1, x2, x3, x4, 0}};
@@ -66,7 +59,7 @@ bool pool_fill_drawn(const GenOptions& opts, std::uint64_t fallback_seed) {
   if (opts.pool_fill_one_in <= 0 || fallback_seed == 0) return false;
   if ((opts.handlers & model::handler_bit(model::Handler::host_hvc)) == 0) return false;
   if (opts.max_vms < 1 || opts.cfg.max_vms < 1) return false;
-  return mix(fallback_seed) % static_cast<std::uint64_t>(opts.pool_fill_one_in) == 0;
+  return splitmix64(fallback_seed) % static_cast<std::uint64_t>(opts.pool_fill_one_in) == 0;
 }
 
 void add_pool_fill(const GenOptions& opts, Case& c) {

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "generators/curid.hpp"
 #include "generators/pool_fill.hpp"
 #include "model/init.hpp"
 
@@ -182,6 +183,67 @@ TEST(PoolFill, DrawnRarelyAndOnlyWhenTheOptionsAllowIt) {
   EXPECT_GT(long_cases, 0);
   no.handlers &= ~model::handler_bit(model::Handler::host_hvc);
   for (std::uint64_t s = 0; s < 8; ++s) EXPECT_LE(generate_case(no, s).ops.size(), 60u) << s;
+}
+
+TEST(Curid, AQuarterOfTheDrawsRunOnEveryOtherCpuEqually) {
+  GenOptions o;
+  o.cfg.total_cpus = 8;
+  o.cfg.curid = 2;
+  std::map<model::Z, int> by_cpu;
+  for (std::uint64_t fs = 1; fs <= 80000; ++fs) ++by_cpu[curid_drawn(o, fs)];
+  // 80,000 / 4 = 20,000 on the other seven CPUs, 2,857 each expected.
+  EXPECT_NEAR(by_cpu[2], 60000, 600);
+  ASSERT_EQ(by_cpu.size(), 8u);
+  for (const auto& [cpu, n] : by_cpu) {
+    EXPECT_GE(cpu, 0);
+    EXPECT_LT(cpu, 8);
+    if (cpu != 2) {
+      EXPECT_NEAR(n, 2857, 300) << "cpu " << static_cast<int>(cpu);
+    }
+  }
+  std::uint64_t other = 0;
+  for (std::uint64_t fs = 1; other == 0; ++fs)
+    if (curid_drawn(o, fs) != 2) other = fs;
+  EXPECT_EQ(curid_drawn(o, 0), 2);  // fallback_seed 0: the configured CPU
+  GenOptions no = o;
+  no.other_cpu_one_in = 0;
+  EXPECT_EQ(curid_drawn(no, other), 2);
+  no = o;
+  no.cfg.total_cpus = 1;
+  no.cfg.curid = 0;
+  EXPECT_EQ(curid_drawn(no, other), 0);
+  no = o;
+  no.other_cpu_one_in = 1;
+  for (std::uint64_t fs = 1; fs <= 100; ++fs) EXPECT_NE(curid_drawn(no, fs), 2) << fs;
+}
+
+TEST(Curid, GeneratedCasesRunOnOtherCpusAndKeepTheirOtherDraws) {
+  GenOptions o;
+  GenOptions on_zero = o;
+  on_zero.other_cpu_one_in = 0;
+  int moved = 0;
+  for (std::uint64_t s = 0; s < 200; ++s) {
+    const Case c = generate_case(o, s);
+    const Case z = generate_case(on_zero, s);
+    EXPECT_FALSE(c.cfg.validate()) << s;
+    EXPECT_EQ(c.cfg.curid, curid_drawn(o, c.oracle.fallback_seed)) << s;
+    EXPECT_EQ(z.cfg.curid, 0) << s;
+    // The draw is decided from a value drawn before it: the oracle's other answers are the same.
+    EXPECT_EQ(c.oracle.fallback_seed, z.oracle.fallback_seed) << s;
+    EXPECT_EQ(c.oracle.params, z.oracle.params) << s;
+    if (c.cfg.curid == 0) {
+      ASSERT_EQ(c.ops.size(), z.ops.size()) << s;
+      for (std::size_t i = 0; i < c.ops.size(); ++i) EXPECT_EQ(c.ops[i], z.ops[i]) << s;
+    } else {
+      ++moved;
+      // The model runs the case as that CPU: its state says so after every step.
+      model::RData d = replay(c, o.profile);
+      EXPECT_EQ(d.curid, c.cfg.curid) << s;
+    }
+  }
+  // 200 * 0.75 / 4 = 37.5 expected.
+  EXPECT_GE(moved, 20);
+  EXPECT_LE(moved, 60);
 }
 
 }  // namespace

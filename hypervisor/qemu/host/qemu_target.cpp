@@ -247,15 +247,17 @@ void QemuTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle)
   oracle_ = oracle ? std::move(oracle) : std::make_shared<const model::OracleInputs>();
   const auto t0 = Clock::now();
   try {
-    if (!machine_ || !cfg_ || !(*cfg_ == cfg)) {
+    // The CPU a case runs on is written into the EL2 page at every reset (below): a case on
+    // another CPU needs no other machine.
+    model::MachineConfig same_machine = cfg;
+    if (cfg_) same_machine.curid = cfg_->curid;
+    if (!machine_ || !cfg_ || !(*cfg_ == same_machine)) {
       cfg_.reset();
       machine_.reset();
       kcfg_ = to_kc(cfg);
       QemuOptions o = options_;
       o.config = kcfg_;
       machine_ = std::make_unique<QemuMachine>(o);
-      cfg_ = cfg;
-      curid_ = static_cast<uint32_t>(cfg.curid);
       need_full_sync_ = true;
     } else if (soft_reset_) {
       machine_->soft_reset();
@@ -267,6 +269,8 @@ void QemuTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle)
     machine_failed(e);
   }
   stats_.machine_reset += since(t0);
+  cfg_ = cfg;
+  curid_ = static_cast<uint32_t>(cfg.curid);
   machine_->set_answer([this](hq_plat& p) { return answer(p); });
   write_params();
   machine_->plat_page().curid = curid_;  // the CPU KCore's handlers run as (plat_cpu_id)
