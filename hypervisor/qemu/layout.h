@@ -70,6 +70,19 @@
 
 #define HQ_UART_PA 0x09000000ull /* PL011 */
 
+/* One block per physical CPU (docs/qemu.md, "SMP"): struct hq_cpu_info (EL2 keeps its private
+ * per-CPU state after it, el2/percpu.h), the CPU's register file (CPU 0 uses HQ_REGS_PA, which
+ * the export reads) and its EL2 stack. TPIDR_EL2 holds the block's address. Outside the
+ * snapshot: EL2 fills it at every entry, and its counters outlive resets. */
+#define HQ_PERCPU_PA 0x60700000ull
+#define HQ_PERCPU_SIZE 0x20000ull
+#define HQ_PERCPU_REGS_OFFSET 0x1000ull
+#define HQ_PHYS_CPUS 2u
+#define HQ_PSCI_VERSION 0x84000000ull
+#define HQ_PSCI_CPU_OFF 0x84000002ull
+#define HQ_PSCI_CPU_ON 0xC4000003ull
+#define HQ_PSCI_AFFINITY_INFO 0xC4000004ull
+
 /* ---- the EL2 page ---- */
 #define HQ_MAGIC_BOOTED 0x4B434F5245424F4Full /* "KCOREBOO" */
 #define HQ_PANIC_TEXT 256
@@ -117,6 +130,23 @@ struct hq_plat {
   /* The spec's curid: the CPU the case runs on (kc_config's CPUs), which plat_cpu_id returns.
    * QEMU runs one CPU whatever its number; the harness writes it at every reset. */
   uint64_t curid;
+  /* SMP (docs/qemu.md, "SMP"): smp = QEMU's CPUs (-smp), written by the harness before QEMU
+   * starts; EL2 starts CPU 1 at every entry and sets secondaries_up = 1 once it runs (0 and
+   * psci_on = CPU_ON's return value when it did not come up within a second). */
+  uint64_t smp;
+  volatile uint64_t secondaries_up;
+  uint64_t psci_version, psci_on;
+  /* Who performs the other CPUs' events (OMAP_HOST) with smp 2, written by the harness before
+   * QEMU starts: 0 CPU 0 replays them, as with one CPU; 1 CPU 1 replays each under the event's
+   * CPU id (docs/qemu.md, "SMP"). */
+  uint64_t smp_level;
+  /* HQ_ASK_EVENTS: the CPU of each event in event_addr. */
+  uint64_t event_cpu[HQ_MAX_EVENTS];
+  /* The physical CPU allowed to run KCore code (plat_phys checks it): 1 only while CPU 1
+   * performs an event for CPU 0, which waits. */
+  volatile uint64_t baton;
+  /* HQ_CMD_SMP_COUNT: the word both CPUs increment under KCore's lock CORE_ID. */
+  volatile uint64_t smp_counter;
 };
 
 /* What EL2 asks. EVENTS(now): value = how many events are in event_addr; the harness also sets
@@ -161,6 +191,10 @@ enum hq_cmd {
    * device walks the bank's table and does the access (el2/dma.c). */
   HQ_CMD_DEV_LOAD = 9,
   HQ_CMD_DEV_STORE = 10,
+  /* A test of the ticket locks with two CPUs (docs/qemu.md, "SMP"): the agent's `hvc #8`; CPU 0
+   * and CPU 1 each take and release lock CORE_ID `value` times, incrementing a shared word under
+   * it; `value` comes back as the word. BAD_COMMAND with one CPU. */
+  HQ_CMD_SMP_COUNT = 11,
 };
 /* How the guest agent's VM_EXIT traps (agent/start.S guest_exit): hvc #0, `mrs x0,
  * id_aa64pfr0_el1` (trapped by HCR_EL2.TID3: EC 0x18), wfi (HCR_EL2.TWI: EC 0x01), hvc #5. */
@@ -209,6 +243,35 @@ struct hq_ring {
   uint64_t vm_x[31];
   uint64_t pad_;
   struct hq_slot slot[HQ_RING_SLOTS];
+};
+
+/* ---- the per-CPU block (HQ_PERCPU_PA + phys * HQ_PERCPU_SIZE) ---- */
+/* The driven CPU (0) hands CPU 1 one job at a time: it writes kind and arguments, then seq + 1,
+ * and waits (wfe) until CPU 1 has set done = seq. OFF: CPU 1 turns itself off (PSCI CPU_OFF). */
+/* REPLAY: the event OMAP_HOST at `addr` by spec CPU `logical`. COUNT: `addr` increments of
+ * hq_plat.smp_counter under lock CORE_ID (HQ_CMD_SMP_COUNT). */
+enum hq_mbox_kind { HQ_MBOX_OFF = 1, HQ_MBOX_REPLAY = 2, HQ_MBOX_COUNT = 3 };
+struct hq_mbox {
+  volatile uint64_t seq, done;
+  uint64_t kind, logical, addr, status;
+};
+
+struct hq_cpu_info {
+  uint64_t regs; /* offset 0 (boot.S): the register file's physical address */
+  uint64_t phys; /* MPIDR.Aff0 */
+  /* The spec CPU this CPU runs as (plat_cpu_id); the driven CPU's is hq_plat.curid. */
+  uint64_t logical;
+  uint64_t driven;
+  /* Recorded at each entry: CurrentEL, MPIDR_EL1, VBAR_EL2; ups counts the entries. */
+  volatile uint64_t ups;
+  uint64_t current_el, mpidr, vbar;
+  /* CPU 0: how often it turned CPU 1 off (a park), and AFFINITY_INFO(1) when it had. */
+  volatile uint64_t stops, stop_affinity;
+  /* CPU 0: generic-timer ticks (CNTFRQ_EL0 a second) its last turning CPU 1 off and on took. */
+  uint64_t stop_ticks, start_ticks, timer_hz;
+  /* Other-CPU events this CPU performed (kc_replay_map_host), since QEMU started. */
+  volatile uint64_t replays;
+  struct hq_mbox mbox; /* CPU 1's jobs */
 };
 
 /* ---- the oracle table (EL2 reads it; the harness fills it) ---- */

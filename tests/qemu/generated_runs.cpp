@@ -80,12 +80,15 @@ size_t count(const std::vector<generators::Case>& cases, const std::vector<Trace
 }
 
 std::vector<Trace> qemu_matches_native(const std::vector<generators::Case>& cases,
-                                       QemuTarget::Stats* st, size_t* steps) {
+                                       QemuTarget::Stats* st, size_t* steps,
+                                       const QemuOptions& options,
+                                       const std::function<void(QemuTarget&)>& inspect) {
   std::vector<Trace> on_qemu;
   {
-    QemuTarget qemu;
+    QemuTarget qemu(options);
     on_qemu = run_all(qemu, cases, steps);
     *st = qemu.stats();
+    if (inspect) inspect(qemu);
   }
   for (size_t i = 0; i < on_qemu.size(); ++i) EXPECT_EQ(on_qemu[i].verdict, "") << "case " << i;
   std::string err;

@@ -42,9 +42,12 @@ std::vector<Trace> run_all(harness::Target& target, const std::vector<generators
 size_t count(const std::vector<generators::Case>& cases, const std::vector<Trace>& traces,
              model::Handler h, const std::string& outcome);
 
-// Runs `cases` on a fresh QEMU target and then on the native target; expects both to pass every
-// case and to agree step by step. Returns the QEMU target's traces; *st its statistics.
+// Runs `cases` on a fresh QEMU target (with `options`) and then on the native target; expects
+// both to pass every case and to agree step by step. Returns the QEMU target's traces; *st its
+// statistics. `inspect` sees the QEMU target after the last case.
 std::vector<Trace> qemu_matches_native(const std::vector<generators::Case>& cases,
-                                       QemuTarget::Stats* st, size_t* steps);
+                                       QemuTarget::Stats* st, size_t* steps,
+                                       const QemuOptions& options = {},
+                                       const std::function<void(QemuTarget&)>& inspect = {});
 
 }  // namespace hypdiff::qemu::qt

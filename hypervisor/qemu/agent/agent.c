@@ -76,6 +76,11 @@ void agent_main(void) {
       case HQ_CMD_PARK:
         __asm__ volatile("hvc #1" ::: "memory"); /* EL2 restarts everything: no return */
         break;
+      case HQ_CMD_SMP_COUNT:
+        ring->hvc_status = HQ_STATUS_BAD_COMMAND;
+        __asm__ volatile("hvc #8" ::: "memory");
+        s->status = ring->hvc_status;
+        break;
       default:
         s->status = HQ_STATUS_BAD_COMMAND;
         break;

@@ -1,16 +1,20 @@
 /* EL2 entry and exception vectors of KCore on QEMU virt (docs/qemu.md). QEMU starts the ELF at
  * _start at EL2 (virtualization=on), MMU and caches off. */
 #define HQ_PLAT_PA 0x60600000
+#define HQ_PERCPU_PA 0x60700000	/* layout.h: CPU 0's block; TPIDR_EL2 points at this CPU's */
+#define HQ_PERCPU_SIZE 0x20000
 
 	.section .text.boot, "ax"
 	.global _start
 _start:
 	mrs	x0, mpidr_el1
 	and	x0, x0, #0xff
-	cbnz	x0, park		/* one CPU for now: secondaries stay parked */
+	cbnz	x0, park		/* CPU 1 enters at _secondary (PSCI CPU_ON), never here */
 	mrs	x0, CurrentEL
 	cmp	x0, #(2 << 2)
 	b.ne	park
+	ldr	x0, =HQ_PERCPU_PA
+	msr	tpidr_el2, x0
 	ldr	x0, =__stack_top
 	mov	sp, x0
 	ldr	x0, =__bss_start
@@ -25,6 +29,19 @@ _start:
 	bl	hq_main			/* erets to the host agent; returns only on failure */
 park:
 	wfe
+	b	park
+
+/* CPU 1, started by CPU 0's PSCI CPU_ON at EL2 with the MMU off; x0 (the context id) is its
+ * per-CPU block, whose top is its stack. */
+	.global _secondary
+_secondary:
+	msr	tpidr_el2, x0
+	add	x1, x0, #(HQ_PERCPU_SIZE >> 12), lsl #12
+	mov	sp, x1
+	ldr	x1, =hq_vectors
+	msr	vbar_el2, x1
+	isb
+	bl	hq_secondary_main	/* never returns */
 	b	park
 
 /* hq_park: parked := 1, wait for go, restart at _start. Uses no stack and no memory but the EL2
@@ -43,14 +60,16 @@ hq_park:
 	dmb	ish
 	b	_start
 
-/* A trap from EL1 (the host agent): x0..x30 go to hq_regs (the physical register file the core
- * sees through plat_cpu_regs), hq_trap handles it, and the registers it leaves there are what
- * the agent resumes with. SP_EL2 is back at the stack top on every entry. */
+/* A trap from EL1 (the host agent): x0..x30 go to this CPU's register file (the one the core
+ * sees through plat_cpu_regs; its address is the first word of the per-CPU block), hq_trap
+ * handles it, and the registers it leaves there are what the agent resumes with. SP_EL2 is back
+ * at the stack top on every entry. */
 	.text
 	.balign 4
 hq_lower_sync:
 	stp	x0, x1, [sp, #-16]!
-	ldr	x0, =hq_regs
+	mrs	x0, tpidr_el2
+	ldr	x0, [x0]
 	stp	x2, x3, [x0, #16]
 	stp	x4, x5, [x0, #32]
 	stp	x6, x7, [x0, #48]
@@ -69,7 +88,8 @@ hq_lower_sync:
 	ldp	x2, x3, [sp], #16
 	stp	x2, x3, [x0]
 	bl	hq_trap
-	ldr	x30, =hq_regs
+	mrs	x30, tpidr_el2
+	ldr	x30, [x30]
 	ldp	x0, x1, [x30]
 	ldp	x2, x3, [x30, #16]
 	ldp	x4, x5, [x30, #32]

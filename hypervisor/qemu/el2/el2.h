@@ -31,6 +31,11 @@ uint64_t hq_events_due(void);
 void hq_query_point_with(uint64_t n);
 void hq_query_point(void);
 
+/* VTCR_EL2: 44-bit IPA (T0SZ 20, start at level 0: KCore's tables are 4-level) and 44-bit PA
+ * (cortex-a57), 4 KiB granule, inner shareable write-back walks. */
+#define VTCR_VALUE \
+  ((1ull << 31) | (4ull << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | (2ull << 6) | 20ull)
+
 /* Stage-2 descriptor bits: valid table, and a 2 MiB block of normal write-back memory,
  * read/write, inner shareable, accessed. */
 #define S2_TABLE 0x3ull

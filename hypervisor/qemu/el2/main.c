@@ -10,8 +10,7 @@
 #include "core/s2pt.h"
 #include "core/vm.h"
 #include "qemu/el2/el2.h"
-
-extern struct kc_cpu_regs hq_regs;
+#include "qemu/el2/percpu.h"
 
 void hq_main(void);
 void hq_trap(void);
@@ -21,10 +20,6 @@ uint64_t hq_vcpu_run(uint64_t elr, uint64_t* spsr);
 void hq_dma(void);
 KC_NORETURN void hq_unexpected(uint64_t vector);
 
-/* VTCR_EL2: 44-bit IPA (T0SZ 20, start at level 0: KCore's tables are 4-level) and 44-bit PA
- * (cortex-a57), 4 KiB granule, inner shareable write-back walks. */
-#define VTCR_VALUE \
-  ((1ull << 31) | (4ull << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | (2ull << 6) | 20ull)
 #define SCTLR_EL1_MMU_OFF 0x30D00800ull
 
 static void zero_page(uint64_t pa) {
@@ -71,7 +66,10 @@ _Static_assert(__builtin_offsetof(struct hq_plat, parked) == 800, "boot.S: HQ_PL
 _Static_assert(__builtin_offsetof(struct hq_plat, go) == 808, "boot.S: HQ_PLAT_GO");
 
 void hq_main(void) {
+  hq_cpu_enter(0, HQ_REGS_PA, 1); /* first: a panic looks at the block */
   struct hq_plat* p = hq_plat();
+  p->secondaries_up = 0; /* CPU 1 is off (QMP reset, or parked by a soft reset) */
+  p->baton = 0;
   p->boots = p->boots + 1;
   p->go = 0;
   p->parked = 0;
@@ -96,6 +94,7 @@ void hq_main(void) {
   /* Every VMID: a VM of the last case may have run under the same VMID. */
   __asm__ volatile("isb\n tlbi alle1is\n tlbi alle2is\n dsb ish\n isb" ::: "memory");
 
+  hq_smp_start();
   hq_uart_puts("kcore: booted, entering the host agent\n");
   HQ_WRITE_SYSREG(spsr_el2, SPSR_EL1H_MASKED);
   HQ_WRITE_SYSREG(elr_el2, HQ_AGENT_IPA);
@@ -127,16 +126,14 @@ static uint64_t agent_d1(void) {
   return v;
 }
 
-/* Per command: the spec's query point was taken at an abort (an event due then mapped the
- * page); the host fault handler ran at an abort. Cleared when the command ends. */
-static int access_qo_done;
-static int fault_taken;
-static uint64_t fault_result;
+/* Per command (hq_cpu: access_qo_done, fault_taken, fault_result): the spec's query point was
+ * taken at an abort (an event due then mapped the page); the host fault handler ran at an
+ * abort. Cleared when the command ends. */
 
 static uint64_t resume_skipping_access(uint64_t status) {
   hq_ring()->hvc_status = status;
-  access_qo_done = 0;
-  fault_taken = 0;
+  hq_cpu()->access_qo_done = 0;
+  hq_cpu()->fault_taken = 0;
   return hq_ring()->access_resume;
 }
 
@@ -148,8 +145,8 @@ static uint64_t resume_skipping_access(uint64_t status) {
 static void access_done(struct hq_slot* s) {
   const struct kcore* kc = hq_kcore();
   const uint64_t d0 = agent_d0(), d1 = agent_d1();
-  if (!access_qo_done) hq_query_point();
-  access_qo_done = 0;
+  if (!hq_cpu()->access_qo_done) hq_query_point();
+  hq_cpu()->access_qo_done = 0;
   struct kc_walk w;
   kc_s2pt_walk(kc, KC_HOSTVISOR, s->ipa >> KC_PAGE_SHIFT, &w);
   if (w.pfn == 0) { /* mapped for the MMU but not for the spec: a platform bug */
@@ -187,28 +184,29 @@ static uint64_t access_abort(uint64_t elr) {
   if (((hpfar >> 4) << KC_PAGE_SHIFT) != (s->ipa & ~(KC_PAGE_SIZE - 1u)))
     hq_panic_hex("a stage-2 abort away from the agent's access: HPFAR", hpfar);
   if (s->cmd == HQ_CMD_HOST_FAULT) {
-    if (fault_taken) return resume_skipping_access(HQ_STATUS_BAD_STEP); /* it faults again */
+    if (hq_cpu()->fault_taken)
+      return resume_skipping_access(HQ_STATUS_BAD_STEP); /* it faults again */
     struct kc_cpu_regs* file = plat_cpu_regs();
     const uint64_t elr_file = file->regs.elr_el2;
-    fault_result = kc_host_fault(hq_kcore(), s->fault[0], s->fault[1], s->fault[2]);
-    fault_taken = 1;
+    hq_cpu()->fault_result = kc_host_fault(hq_kcore(), s->fault[0], s->fault[1], s->fault[2]);
+    hq_cpu()->fault_taken = 1;
     /* The handler emulated an SMMU access (pc-advance) or refused: no retry. */
-    if (fault_result != KC_STEP_DONE || file->regs.elr_el2 != elr_file)
-      return resume_skipping_access(fault_result);
+    if (hq_cpu()->fault_result != KC_STEP_DONE || file->regs.elr_el2 != elr_file)
+      return resume_skipping_access(hq_cpu()->fault_result);
     return elr; /* the page is mapped now: the access retries */
   }
   if (s->cmd != HQ_CMD_MEM_LOAD && s->cmd != HQ_CMD_MEM_STORE)
     hq_panic_hex("a stage-2 abort outside an access: command", s->cmd);
   /* The spec's access to a page the host has not mapped is undefined, unless an event due at
    * its query point maps the page: then the query point happens and the access retries. */
-  if (!access_qo_done) {
+  if (!hq_cpu()->access_qo_done) {
     const uint64_t n = hq_events_due();
     int maps = 0;
     for (uint64_t i = 0; i < n; ++i)
       maps |= (hq_plat()->event_addr[i] >> KC_PAGE_SHIFT) == (s->ipa >> KC_PAGE_SHIFT);
     if (maps) {
       hq_query_point_with(n);
-      access_qo_done = 1;
+      hq_cpu()->access_qo_done = 1;
       return elr;
     }
   }
@@ -221,7 +219,7 @@ void hq_trap(void) {
   const uint64_t esr = HQ_READ_SYSREG(esr_el2);
   uint64_t elr = HQ_READ_SYSREG(elr_el2);
   const uint64_t spsr = HQ_READ_SYSREG(spsr_el2);
-  struct kc_ctxt_regs* r = &hq_regs.regs;
+  struct kc_ctxt_regs* r = &hq_regs()->regs;
   if (hq_in_guest()) {
     uint64_t sp = spsr;
     elr = hq_guest_trap(esr, elr, &sp);
@@ -235,13 +233,14 @@ void hq_trap(void) {
       break;
     case EC_HVC64: {
       /* hvc #1 is the agent's, not the host's: park for a soft reset. */
-      if ((esr & 0xFFFFu) == 1u) hq_park();
+      if ((esr & 0xFFFFu) == 1u) hq_park_all();
       /* hvc #2: the agent's access went through; hvc #3: an injected host stage-2 fault. */
       if ((esr & 0xFFFFu) == 2u) {
         struct hq_slot* s = current_slot();
         if (s->cmd == HQ_CMD_HOST_FAULT) {
-          hq_ring()->hvc_status = fault_taken ? fault_result : HQ_STATUS_BAD_STEP;
-          fault_taken = 0;
+          hq_ring()->hvc_status =
+              hq_cpu()->fault_taken ? hq_cpu()->fault_result : HQ_STATUS_BAD_STEP;
+          hq_cpu()->fault_taken = 0;
         } else {
           access_done(s);
         }
@@ -253,6 +252,10 @@ void hq_trap(void) {
         HQ_WRITE_SYSREG(elr_el2, elr);
         HQ_WRITE_SYSREG(spsr_el2, sp);
         return;
+      }
+      if ((esr & 0xFFFFu) == 8u) { /* HQ_CMD_SMP_COUNT: the ticket locks' test (smp.c) */
+        hq_smp_count(current_slot());
+        break;
       }
       if ((esr & 0xFFFFu) == 7u) { /* the DMA doorbell: the emulated device (dma.c) */
         hq_dma();

@@ -6,6 +6,7 @@
 
 #include "core/ctxt.h"
 #include "qemu/el2/el2.h"
+#include "qemu/el2/percpu.h"
 
 /* ---- memory ---- */
 
@@ -31,6 +32,9 @@ static void touch(uint64_t ram_pa) {
 }
 
 void* plat_phys(uint64_t pa) {
+  /* One CPU at a time runs KCore (the baton, smp.c): the logs below are not atomic. */
+  if (hq_plat()->baton != hq_cpu()->info.phys)
+    hq_panic_hex("KCore's memory reached without the baton, baton", hq_plat()->baton);
   uint64_t ram_pa;
   if (pa < HQ_SPEC_WINDOW)
     ram_pa = HQ_RAM_BASE + pa;
@@ -145,7 +149,9 @@ void hq_uart_hex(uint64_t v) {
  * a new QEMU ends it). */
 static KC_NORETURN void stop(const char* why, const char* suffix) {
   struct hq_plat* p = hq_plat();
+  const int secondary = !hq_cpu()->info.driven;
   uint32_t n = 0;
+  for (const char* s = "CPU 1: "; secondary && *s; ++s) p->panic_text[n++] = *s;
   for (const char* s = why; *s && n + 1 < HQ_PANIC_TEXT; ++s) p->panic_text[n++] = *s;
   for (const char* s = suffix; s && *s && n + 1 < HQ_PANIC_TEXT; ++s) p->panic_text[n++] = *s;
   p->panic_text[n] = 0;
@@ -155,7 +161,8 @@ static KC_NORETURN void stop(const char* why, const char* suffix) {
   hq_uart_puts("\n");
   __asm__ volatile("dmb ish" ::: "memory");
   p->panicked = 1;
-  hq_park(); /* until a reset: QMP system_reset, or the harness's go after a soft reset */
+  if (secondary) hq_secondary_stop();
+  hq_park_all(); /* until a reset: QMP system_reset, or the harness's go after a soft reset */
 }
 
 void plat_panic(const char* why) { stop(why, 0); }
@@ -167,14 +174,18 @@ void hq_panic_hex(const char* why, uint64_t value) {
   stop(why, buf);
 }
 
-/* ---- locks: one CPU for now, so a lock is only a flag that catches misuse ---- */
+/* ---- locks: a ticket lock per id, and per-CPU flags that catch misuse ---- */
 
-#define MAX_LOCKS 1024u
-static unsigned char held[MAX_LOCKS];
-static uint32_t held_count;
+#define MAX_LOCKS HQ_MAX_LOCKS
 
-/* Asks the harness (layout.h, struct hq_plat) and waits for its answer. */
+/* .bss: free after every (re)start of CPU 0, while CPU 1 is off. The atomics compile to
+ * LDAXR/STXR (-mno-outline-atomics, Armv8.0), which QEMU's TCG does on any memory type. */
+static struct { volatile uint32_t next, owner; } tickets[MAX_LOCKS];
+
+/* Asks the harness (layout.h, struct hq_plat) and waits for its answer. Only the driven CPU
+ * talks to the harness: CPU 1's jobs need no answer. */
 static uint64_t ask(uint64_t kind, uint64_t a, uint64_t b) {
+  if (!hq_cpu()->info.driven) plat_panic("the other CPU asked the harness");
   struct hq_plat* p = hq_plat();
   p->ask_kind = kind;
   p->ask_a = a;
@@ -202,7 +213,7 @@ uint64_t hq_events_due(void) {
 
 void hq_query_point_with(uint64_t n) {
   struct hq_plat* p = hq_plat();
-  for (uint64_t i = 0; i < n; ++i) kc_replay_map_host(hq_kcore(), p->event_addr[i]);
+  for (uint64_t i = 0; i < n; ++i) hq_event_perform(p->event_addr[i], p->event_cpu[i]);
   p->step_injected = p->step_injected + n;
   p->step_sections = p->step_sections + 1;
 }
@@ -212,22 +223,31 @@ void hq_query_point_with(uint64_t n) {
 void hq_query_point(void) { hq_query_point_with(hq_events_due()); }
 
 static void lock(uint32_t id, int quiet) {
+  struct hq_cpu* c = hq_cpu();
   if (id >= MAX_LOCKS) hq_panic_hex("lock id out of range:", id);
-  if (held[id]) hq_panic_hex("lock acquired twice:", id);
-  if (!quiet && held_count == 0) hq_query_point();
-  held[id] = 1;
-  ++held_count;
+  if (c->held[id]) hq_panic_hex("lock acquired twice:", id);
+  /* The spec's query point is the driven CPU's: CPU 1's sections are inside its events. */
+  if (!quiet && c->held_count == 0 && c->info.driven) hq_query_point();
+  c->held[id] = 1;
+  ++c->held_count;
+  const uint32_t mine = __atomic_fetch_add(&tickets[id].next, 1u, __ATOMIC_ACQUIRE);
+  while (__atomic_load_n(&tickets[id].owner, __ATOMIC_ACQUIRE) != mine)
+    __asm__ volatile("wfe" ::: "memory"); /* single-threaded TCG: let the holder run */
 }
 void plat_lock_acquire(uint32_t id) { lock(id, 0); }
 void plat_lock_acquire_quiet(uint32_t id) { lock(id, 1); }
 void plat_lock_release(uint32_t id) {
-  if (id >= MAX_LOCKS || !held[id]) hq_panic_hex("release of a lock not held:", id);
-  held[id] = 0;
-  --held_count;
+  struct hq_cpu* c = hq_cpu();
+  if (id >= MAX_LOCKS || !c->held[id]) hq_panic_hex("release of a lock not held:", id);
+  c->held[id] = 0;
+  --c->held_count;
+  __atomic_store_n(&tickets[id].owner, tickets[id].owner + 1u, __ATOMIC_RELEASE);
+  __asm__ volatile("dsb ish\n sev" ::: "memory");
 }
 
 /* No other CPU runs: a no-op iteration may be passed up to the next query point with events. */
 uint64_t plat_skip_sections(uint64_t iterations, uint32_t per_iteration) {
+  if (!hq_cpu()->info.driven) plat_panic("the other CPU skipped sections");
   struct hq_plat* p = hq_plat();
   const uint64_t now = log_now(p);
   if (p->next_event < now) p->next_event = ask(HQ_ASK_NEXT, now, 0);
@@ -293,9 +313,12 @@ uint64_t plat_param(enum kc_param which, uint64_t a, uint64_t b) {
 
 /* The spec's CPU, not the hardware's: QEMU's one CPU stands for CPU curid of the case (the
  * native platform does the same). MPIDR would say 0 whatever the case's curid. */
-uint32_t plat_cpu_id(void) { return (uint32_t)hq_plat()->curid; }
+uint32_t plat_cpu_id(void) {
+  const struct hq_cpu* c = hq_cpu();
+  return (uint32_t)(c->info.driven ? hq_plat()->curid : c->info.logical);
+}
 
-/* boot.S saves the trapped x0..x30 there (kcore.ld defines hq_regs at HQ_REGS_PA). */
+/* This CPU's file: boot.S saves the trapped x0..x30 there (CPU 0's is at HQ_REGS_PA). */
 struct kc_cpu_regs* plat_cpu_regs(void) {
-  return (struct kc_cpu_regs*)(uintptr_t)HQ_REGS_PA;
+  return hq_regs();
 }

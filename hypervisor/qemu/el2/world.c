@@ -11,8 +11,7 @@
 #include "core/s2pt.h"
 #include "core/vm.h"
 #include "qemu/el2/el2.h"
-
-extern struct kc_cpu_regs hq_regs;
+#include "qemu/el2/percpu.h"
 
 int hq_in_guest(void);
 void hq_world_reset(void);
@@ -26,11 +25,10 @@ void hq_dma(void);
 #define EC_SYS64 0x18u
 #define EC_DABT_LOW 0x24u
 
-/* .bss: zero after every (re)start of EL2, which always enters the host agent. */
-static int in_guest;
-static uint64_t host_elr, host_spsr, host_sp_el1;
+/* hq_cpu's in_guest, host_elr, host_spsr, host_sp_el1: zero after every (re)start of EL2, which
+ * always enters the host agent. */
 
-int hq_in_guest(void) { return in_guest; }
+int hq_in_guest(void) { return hq_cpu()->in_guest; }
 
 /* The EL1 registers QEMU keeps bit for bit (no RES0/RES1 masking, no side effect on the agent,
  * which runs with its stage 1 off and takes no exception at EL1): written from the register
@@ -99,15 +97,15 @@ static uint64_t guest_root(uint64_t vttbr) {
 
 /* After a (re)start the hardware's EL1 registers are the host's (the file's). */
 void hq_world_reset(void) {
-  in_guest = 0;
-  el1_to_hw(&hq_regs.regs);
+  hq_cpu()->in_guest = 0;
+  el1_to_hw(&hq_regs()->regs);
 }
 
 /* The file holds the vCPU KCore chose: make it the hardware's. */
 static uint64_t enter_guest(uint64_t* spsr) {
-  const struct kc_ctxt_regs* r = &hq_regs.regs;
-  in_guest = 1;
-  host_sp_el1 = HQ_READ_SYSREG(sp_el1);
+  const struct kc_ctxt_regs* r = &hq_regs()->regs;
+  hq_cpu()->in_guest = 1;
+  hq_cpu()->host_sp_el1 = HQ_READ_SYSREG(sp_el1);
   HQ_WRITE_SYSREG(vttbr_el2, guest_root(r->vttbr_el2));
   HQ_WRITE_SYSREG(hcr_el2, HCR_GUEST);
   el1_to_hw(r);
@@ -120,26 +118,26 @@ static uint64_t enter_guest(uint64_t* spsr) {
 
 /* KCore switched back to the host: the hardware follows the file. */
 static void leave_guest(uint64_t* elr, uint64_t* spsr) {
-  const struct kc_ctxt_regs* r = &hq_regs.regs;
-  in_guest = 0;
+  const struct kc_ctxt_regs* r = &hq_regs()->regs;
+  hq_cpu()->in_guest = 0;
   HQ_WRITE_SYSREG(vttbr_el2, r->vttbr_el2);
   HQ_WRITE_SYSREG(hcr_el2, HCR_VALUE);
   el1_to_hw(r);
-  HQ_WRITE_SYSREG(sp_el1, host_sp_el1);
+  HQ_WRITE_SYSREG(sp_el1, hq_cpu()->host_sp_el1);
   __asm__ volatile("isb" ::: "memory");
-  *elr = host_elr;
-  *spsr = host_spsr;
+  *elr = hq_cpu()->host_elr;
+  *spsr = hq_cpu()->host_spsr;
 }
 
 /* The host agent's `hvc #4`: KCore's vcpu_run on the host's registers (x0 = vmid). */
 uint64_t hq_vcpu_run(uint64_t elr, uint64_t* spsr) {
   struct kcore* kc = hq_kcore();
-  el1_from_hw(&hq_regs.regs);
-  const enum kc_step st = kc_vcpu_run(kc, hq_regs.regs.x[0]);
+  el1_from_hw(&hq_regs()->regs);
+  const enum kc_step st = kc_vcpu_run(kc, hq_regs()->regs.x[0]);
   hq_ring()->hvc_status = st;
   if (st != KC_STEP_DONE || kc_cpu_of(kc)->ihost) return elr;
-  host_elr = elr;
-  host_spsr = *spsr;
+  hq_cpu()->host_elr = elr;
+  hq_cpu()->host_spsr = *spsr;
   return enter_guest(spsr);
 }
 
@@ -177,8 +175,8 @@ static void vm_exit(uint64_t* elr, uint64_t* spsr) {
                       (trap && ec == EC_WFX && want == KC_ESR_EC_WFX);
   if (!real_ok) hq_panic_hex("a guest trap of another class than its exit: ESR", ec);
   uint64_t x[4];
-  for (uint32_t i = 0; i < 4; ++i) x[i] = hq_regs.regs.x[i];
-  el1_from_hw(&hq_regs.regs);
+  for (uint32_t i = 0; i < 4; ++i) x[i] = hq_regs()->regs.x[i];
+  el1_from_hw(&hq_regs()->regs);
   const enum kc_step st = kc_vm_exit(kc, s->exit[0], s->exit[1], x, s->exit[2], s->exit[3]);
   hq_ring()->hvc_status = st;
   if (kc_cpu_of(kc)->ihost) leave_guest(elr, spsr);
@@ -253,7 +251,7 @@ uint64_t hq_guest_trap(uint64_t esr, uint64_t elr, uint64_t* spsr) {
     case EC_HVC64:
       switch (esr & 0xFFFFu) {
         case 1u:
-          hq_park();
+          hq_park_all();
         case 0u: /* a hypercall exit */
         case 5u: /* any other exit, injected */
           vm_exit(&elr, spsr);
@@ -278,7 +276,7 @@ uint64_t hq_guest_trap(uint64_t esr, uint64_t elr, uint64_t* spsr) {
     case EC_SYS64: /* the agent's trapped MRS: a SYS64 exit */
     case EC_WFX:   /* its trapped WFI: a WFx exit */
       vm_exit(&elr, spsr);
-      if (in_guest) elr += 4u; /* the VM resumes after the instruction it trapped on */
+      if (hq_cpu()->in_guest) elr += 4u; /* the VM resumes after the instruction it trapped on */
       break;
     case EC_DABT_LOW: {
       /* The VM's access to a page its stage 2 does not map: the spec's access does nothing. */

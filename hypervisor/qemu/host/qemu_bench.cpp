@@ -1,6 +1,6 @@
 // Measures the QEMU target's foundation (docs/qemu.md, "Measured"): boot (spawn to the agent's
 // ready flag, snapshot included), one host hypercall through the ring, reset, shutdown.
-// Usage: [HYPDIFF_QEMU_CPU=max] qemu_bench [hypercalls=10000] [resets=200]
+// Usage: [HYPDIFF_QEMU_CPU=max] [HYPDIFF_QEMU_SMP=2] qemu_bench [hypercalls=10000] [resets=200]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,11 +25,15 @@ static double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   const int calls = argc > 1 ? std::atoi(argv[1]) : 10000;
   const int resets = argc > 2 ? std::atoi(argv[2]) : 200;
+  hypdiff::qemu::QemuOptions options;
+  if (const char* cpu = std::getenv("HYPDIFF_QEMU_CPU")) options.cpu = cpu;
+  if (const char* smp = std::getenv("HYPDIFF_QEMU_SMP"))
+    options.smp = static_cast<uint32_t>(std::atoi(smp));
   try {
     std::vector<double> boot, down;
     for (int i = 0; i < 5; ++i) {
       const auto t0 = Clock::now();
-      auto* m = new hypdiff::qemu::QemuMachine();
+      auto* m = new hypdiff::qemu::QemuMachine(options);
       const auto t1 = Clock::now();
       delete m;
       boot.push_back(us(t1 - t0));
@@ -38,10 +42,8 @@ int main(int argc, char** argv) {
     std::printf("boot (spawn to ready, snapshot included): median %.0f us of 5\n", median(boot));
     std::printf("shutdown (QMP quit, process reaped):       median %.0f us of 5\n", median(down));
 
-    hypdiff::qemu::QemuOptions options;
-    if (const char* cpu = std::getenv("HYPDIFF_QEMU_CPU")) options.cpu = cpu;
     hypdiff::qemu::QemuMachine m(options);
-    std::printf("cpu %s\n", options.cpu.c_str());
+    std::printf("cpu %s, smp %u\n", options.cpu.c_str(), options.smp);
     std::vector<double> pings;
     for (int i = 0; i < calls; ++i) {
       const auto t0 = Clock::now();
@@ -91,6 +93,15 @@ int main(int argc, char** argv) {
     }
     std::printf("soft reset (park, restore, go, ready): median %.0f us of %d\n", median(ss),
                 resets);
+    if (options.smp > 1) {
+      const auto& c0 = m.cpu_info(0);
+      const double hz = static_cast<double>(c0.timer_hz);
+      std::printf(
+          "the last soft reset's CPU 1 off (mailbox, CPU_OFF, AFFINITY_INFO): %.0f us, "
+          "on (CPU_ON to running): %.0f us (guest time)\n",
+          static_cast<double>(c0.stop_ticks) / hz * 1e6,
+          static_cast<double>(c0.start_ticks) / hz * 1e6);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "qemu_bench: %s\n", e.what());
     return 2;

@@ -100,6 +100,9 @@ QemuMachine::QemuMachine(QemuOptions options) : options_(std::move(options)) {
   if (options_.kcore_elf.empty())
     options_.kcore_elf = options_.mutant ? HYPDIFF_QEMU_KCORE_MUTANTS_ELF : HYPDIFF_QEMU_KCORE_ELF;
   if (options_.qemu.empty()) options_.qemu = "qemu-system-aarch64";
+  if (options_.smp < 1 || options_.smp > HQ_PHYS_CPUS)
+    throw QemuError("QemuOptions::smp is " + std::to_string(options_.smp) + ": EL2 drives 1 to " +
+                    std::to_string(HQ_PHYS_CPUS) + " CPUs");
   try {
     spawn();
     wait_ready(options_.boot_timeout, "boot");
@@ -141,6 +144,11 @@ void* QemuMachine::guest(uint64_t pa, uint64_t size) const {
 
 bool QemuMachine::panicked() const { return plat()->panicked != 0; }
 uint64_t QemuMachine::boots() const { return plat()->boots; }
+const hq_cpu_info& QemuMachine::cpu_info(uint32_t phys) const {
+  if (phys >= HQ_PHYS_CPUS) throw QemuError("no per-CPU block for CPU " + std::to_string(phys));
+  return *static_cast<const hq_cpu_info*>(
+      guest(HQ_PERCPU_PA + phys * HQ_PERCPU_SIZE, sizeof(hq_cpu_info)));
+}
 
 std::string QemuMachine::panic_text() const {
   const hq_plat* p = plat();
@@ -175,6 +183,8 @@ void QemuMachine::spawn() {
     plat()->cfg_set = 1;
   }
   plat()->mutant = options_.mutant;
+  plat()->smp = options_.smp;
+  plat()->smp_level = options_.smp_level;
   plat()->next_event = UINT64_MAX;  // no other-CPU events unless a step sets some
   default_oracle(oracle());
 
@@ -207,6 +217,10 @@ void QemuMachine::spawn() {
       "-kernel",
       options_.kcore_elf,
   };
+  if (options_.smp > 1) {
+    args.insert(args.end(), {"-smp", std::to_string(options_.smp), "-accel",
+                             options_.mttcg ? "tcg,thread=multi" : "tcg,thread=single"});
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -343,6 +357,12 @@ void QemuMachine::wait_ready(std::chrono::milliseconds timeout, const char* what
   }
   std::atomic_thread_fence(std::memory_order_acquire);
   head_ = ring()->head;
+  // EL2 waits up to a second for CPU 1 before it enters the agent (el2/smp.c).
+  if (options_.smp > 1 && plat()->secondaries_up != 1) {
+    const auto r = static_cast<int64_t>(plat()->psci_on);
+    fail("KCore in QEMU: CPU 1 did not come up within 1000 ms (PSCI CPU_ON returned " +
+         std::to_string(r) + ")");
+  }
 }
 
 bool QemuMachine::wait_done(uint64_t seq, uint64_t x0) {

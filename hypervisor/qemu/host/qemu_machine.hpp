@@ -43,6 +43,14 @@ struct QemuOptions {
   // KCore's seeded bug to switch on (core/mutant.h, catalog native/mutants.c); 0 = none.
   // Non-zero boots kcore_mutants.elf (when kcore_elf is empty) with kc_mutant set at every entry.
   uint32_t mutant = 0;
+  // QEMU's CPUs (docs/qemu.md, "SMP"): 1, or 2 (CPU 1 is started by EL2 at every entry and
+  // turned off at every park). With 2, TCG runs both on one thread (-accel tcg,thread=single)
+  // unless mttcg (one host thread per CPU). 2 by default: as fast as 1 (docs/qemu.md, "SMP").
+  uint32_t smp = 2;
+  bool mttcg = false;
+  // With smp 2, who performs the other CPUs' events (layout.h, hq_plat::smp_level): 1 CPU 1,
+  // as the event's CPU; 0 CPU 0, as with one CPU.
+  uint32_t smp_level = 1;
   std::chrono::milliseconds boot_timeout{10000};
   // The per-command watchdog. A step takes ~100 us; 10 s tells a hang from a loaded machine (at
   // load 8 on 2 cores a hypercall once took over 2 s).
@@ -118,6 +126,8 @@ class QemuMachine {
   // What QEMU wrote to stdout/stderr so far (the UART and its own messages).
   std::string output();
   uint64_t boots() const;
+  // A physical CPU's per-CPU block (layout.h, struct hq_cpu_info): what EL2 recorded there.
+  const hq_cpu_info& cpu_info(uint32_t phys) const;
 
   // What answers EL2's asks (layout.h, enum hq_ask) while a command runs: called with the EL2
   // page (kind and arguments in ask_kind, ask_a, ask_b), returns the value; it may write more

@@ -231,6 +231,7 @@ uint64_t QemuTarget::answer(hq_plat& p) {
         if (e.kind != model::EventKind::OMAP_HOST)
           throw harness::TargetError("qemu target: an other-CPU event other than OMAP_HOST");
         p.event_addr[i] = u64(e.args[0]);
+        p.event_cpu[i] = u64(events[events.size() - 1 - i].cpu);  // CPU 1 performs it as that CPU
       }
       p.next_event = o.next_scheduled(p.ask_a + 1);
       stats_.events += events.size();
