@@ -137,11 +137,20 @@ void Runner::run_case(const generators::Case& c, const StepHook& hook, CaseResul
     call.target = reference_;
     reference_->reset(c.cfg, oracle);
   }
+  bool started = false;
   for (std::size_t i = 0; i < c.ops.size(); ++i) {
     const model::Op& op = c.ops[i];
     const RData before = target_.state();
     call = {&target_, i, false};
-    const StepKind kt = target_.step(op);
+    if (!started) target_.start(op);
+    const StepKind kt = target_.finish();
+    // The next step runs on the target while this one is compared and checked (Target::start).
+    started = kt != StepKind::halted && i + 1 < c.ops.size();
+    if (started) {
+      call.step = i + 1;
+      target_.start(c.ops[i + 1]);
+      call.step = i;
+    }
     std::optional<StepKind> kr;
     if (reference_) {
       call.target = reference_;

@@ -39,6 +39,13 @@ model::StepResult Target::step_from(const model::RData&, const model::Op&) const
   throw TargetError(name() + " cannot start a step from an abstract state");
 }
 
+model::StepKind Target::finish() {
+  if (!started_) throw TargetError(name() + ": finish() without start()");
+  const model::Op op = std::move(*started_);
+  started_.reset();
+  return step(op);
+}
+
 std::optional<model::Profile> model_profile(std::string_view name, std::string* error) {
   if (name == "model") return model::Profile::intended();
   constexpr std::string_view prefix = "model:";

@@ -45,6 +45,20 @@ class Target {
   // can judge. Every handler unless a target says otherwise.
   virtual model::HandlerMask realized() const { return model::kAllHandlers; }
   virtual model::StepResult step_from(const model::RData& d, const model::Op& op) const;
+
+  // Pipelining: start() hands a step to the target and may return before it is done; finish()
+  // completes it and returns what step() would have, after which state() is the state after
+  // it. The Runner starts step i+1 as soon as step i is finished and then does step i's
+  // reference step and checks, so a target whose steps run in another process (QEMU) runs in
+  // parallel with them. So state() must stay the finished step's until the next finish(). At
+  // most one step is started; after a failure the Runner leaves one started, and the next
+  // reset() drops it (by default the next start() replaces it). The defaults run step() in
+  // finish(), which suits targets that run in the harness's own thread.
+  virtual void start(const model::Op& op) { started_ = op; }
+  virtual model::StepKind finish();
+
+ private:
+  std::optional<model::Op> started_;
 };
 
 // The model's profile when `name` is a model target ("model", "model:literal",

@@ -3,6 +3,7 @@
 #include "harness/runner.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include "generators/case_gen.hpp"
@@ -138,6 +139,132 @@ TEST(Runner, LiteralDiffersFromIntendedAndTheVerdictIsDeterministic) {
     EXPECT_EQ(a.failure->details, b.failure->details);
   }
   EXPECT_GT(failing, 0);
+}
+
+// Logs the Runner's calls: start/finish of the target under test (which may plant a difference
+// at a step, like PlantedTarget), the reference's steps and resets.
+class Logged final : public Target {
+ public:
+  Logged(std::vector<std::string>* log, const char* who, bool pipelined,
+         std::optional<std::size_t> plant_at = std::nullopt)
+      : inner_("model", {}), log_(log), who_(who), pipelined_(pipelined), plant_at_(plant_at) {}
+  std::string name() const override { return who_; }
+  std::string describe() const override { return "the model, logging the Runner's calls"; }
+  void reset(const model::MachineConfig& cfg, model::OraclePtr o) override {
+    log_->push_back(who_ + " reset");
+    inner_.reset(cfg, std::move(o));
+    d_ = inner_.state();
+    n_ = 0;
+    started_.reset();
+  }
+  model::StepKind step(const model::Op& op) override {
+    log_->push_back(fmt::format("{} step {}", who_, n_));
+    return run(op);
+  }
+  void start(const model::Op& op) override {
+    if (!pipelined_) return Target::start(op);
+    log_->push_back(fmt::format("{} start {}", who_, n_));
+    ASSERT_FALSE(started_) << "two steps started";
+    started_ = op;
+  }
+  model::StepKind finish() override {
+    if (!pipelined_) return Target::finish();
+    log_->push_back(fmt::format("{} finish {}", who_, n_));
+    const model::Op op = *started_;
+    started_.reset();
+    return run(op);
+  }
+  const model::RData& state() const override { return d_; }
+
+ private:
+  model::StepKind run(const model::Op& op) {
+    model::StepKind k = inner_.step(op);
+    d_ = inner_.state();
+    if (plant_at_ == n_++ && k == model::StepKind::ok)
+      d_.shared.flatmem.set(0x200, d_.shared.flatmem.get(0x200) + 1);
+    return k;
+  }
+  ModelTarget inner_;
+  std::vector<std::string>* log_;
+  std::string who_;
+  bool pipelined_;
+  std::optional<std::size_t> plant_at_;
+  std::optional<model::Op> started_;
+  std::size_t n_ = 0;
+  model::RData d_;
+};
+
+// A case of `n` or more steps none of which halts.
+generators::Case long_case(std::size_t n) {
+  for (std::uint64_t s = 1;; ++s) {
+    generators::Case c = gen(s, 30);
+    if (c.ops.size() < n) continue;
+    std::vector<std::string> log;
+    Logged t(&log, "t", false);
+    if (Runner(t, nullptr).run(c).steps == c.ops.size()) return c;
+  }
+}
+
+TEST(Runner, StartsTheNextStepBeforeTheReferenceStepAndTheChecks) {
+  const generators::Case c = long_case(5);
+  std::vector<std::string> log;
+  Logged t(&log, "t", true);
+  Logged r(&log, "r", false);
+  Runner runner(t, &r);
+  const CaseResult res = runner.run(c);
+  ASSERT_FALSE(res.failure) << res.failure->summary;
+  ASSERT_EQ(res.steps, c.ops.size());
+  std::vector<std::string> want = {"t reset", "r reset", "t start 0", "t finish 0"};
+  for (std::size_t i = 0; i < c.ops.size(); ++i) {
+    if (i + 1 < c.ops.size()) want.push_back(fmt::format("t start {}", i + 1));
+    want.push_back(fmt::format("r step {}", i));
+    if (i + 1 < c.ops.size()) want.push_back(fmt::format("t finish {}", i + 1));
+  }
+  EXPECT_EQ(log, want);
+}
+
+TEST(Runner, AFailureLeavesTheNextStepStartedAndTheNextCaseStartsOver) {
+  const generators::Case c = long_case(5);
+  std::vector<std::string> log;
+  Logged t(&log, "t", true, 2);  // a store the host never made, after step 2
+  Logged r(&log, "r", false);
+  Runner runner(t, &r);
+  const CaseResult res = runner.run(c);
+  ASSERT_TRUE(res.failure);
+  EXPECT_EQ(res.failure->step, 2u);
+  EXPECT_EQ(res.failure->cls, FailureClass::divergence);
+  ASSERT_GE(log.size(), 3u);
+  const std::vector<std::string> tail(log.end() - 3, log.end());
+  EXPECT_EQ(tail, (std::vector<std::string>{"t finish 2", "t start 3", "r step 2"}))
+      << fmt::format("{}", fmt::join(log, ", "));
+  // The next case: the reset drops step 3, and the case starts at its first step.
+  log.clear();
+  EXPECT_TRUE(runner.run(c).failure);
+  ASSERT_GE(log.size(), 4u);
+  EXPECT_EQ(std::vector<std::string>(log.begin(), log.begin() + 4),
+            (std::vector<std::string>{"t reset", "r reset", "t start 0", "t finish 0"}));
+}
+
+TEST(Runner, NothingIsStartedAfterAHalt) {
+  // A case the model halts in before its last operation.
+  generators::Case c;
+  std::size_t halt_at = 0;
+  for (std::uint64_t s = 1; halt_at == 0; ++s) {
+    c = gen(s, 30);
+    std::vector<std::string> ignored;
+    Logged probe(&ignored, "t", false);
+    const CaseResult res = Runner(probe, nullptr).run(c);
+    if (!res.failure && res.steps >= 2 && res.steps < c.ops.size()) halt_at = res.steps - 1;
+  }
+  std::vector<std::string> log;
+  Logged t(&log, "t", true);
+  Logged r(&log, "r", false);
+  const CaseResult res = Runner(t, &r).run(c);
+  ASSERT_FALSE(res.failure) << res.failure->summary;
+  EXPECT_EQ(res.steps, halt_at + 1);
+  ASSERT_GE(log.size(), 2u);
+  EXPECT_EQ(log[log.size() - 2], fmt::format("t finish {}", halt_at));
+  EXPECT_EQ(log.back(), fmt::format("r step {}", halt_at));
 }
 
 TEST(Runner, FailureClassNamesRoundTrip) {

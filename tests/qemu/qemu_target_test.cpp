@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "generators/case_gen.hpp"
+#include "harness/model_target.hpp"
 #include "harness/runner.hpp"
 #include "model/constants.hpp"
+#include "oracles/projection.hpp"
 #include "tests/qemu/generated_runs.hpp"
 
 extern "C" {
@@ -361,6 +363,53 @@ TEST(QemuTarget, TheStepLogMissesNoPageTheHostsAccessesChanged) {
   for (size_t i = 0; i < t.size(); ++i) EXPECT_EQ(t[i].verdict, "") << "case " << i;
   EXPECT_GT(steps, 200u);
   EXPECT_GT(qemu.stats().accesses, 20u);
+}
+
+// Pipelining (harness/target.hpp): while QEMU runs a started step, state() is still the last
+// finished step's, and finish() gives what step() gives. A case left with a step started (the
+// Runner stops at a failure) is drained by the next reset. Checked against the model step by
+// step, with the state read between start() and finish().
+TEST(QemuTarget, StateStaysTheLastStepsWhileTheNextRunsAndResetDrainsAStartedStep) {
+  const std::vector<generators::Case> cases = host_cases(30, 500);
+  QemuTarget qemu;
+  harness::ModelTarget model("model", model::Profile::intended());
+  size_t compared = 0, left_started = 0;
+  for (size_t n = 0; n < cases.size(); ++n) {
+    const generators::Case& c = cases[n];
+    const auto oracle = std::make_shared<const model::OracleInputs>(c.oracle);
+    qemu.reset(c.cfg, oracle);
+    model.reset(c.cfg, oracle);
+    // Every third case stops with its middle step started: the next reset must drain it.
+    const size_t stop = n % 3 == 2 ? c.ops.size() / 2 : c.ops.size();
+    for (size_t i = 0; i < stop; ++i) {
+      qemu.start(c.ops[i]);
+      ASSERT_EQ(qemu.state().slog.length(), model.state().slog.length()) << n << "/" << i;
+      ASSERT_TRUE(oracles::same_observables(model.state(), qemu.state())) << n << "/" << i;
+      ++compared;
+      const model::StepKind kq = qemu.finish();
+      const model::StepKind km = model.step(c.ops[i]);
+      ASSERT_EQ(kq, km) << n << "/" << i;
+      if (kq == model::StepKind::halted) break;
+      ASSERT_TRUE(oracles::same_observables(model.state(), qemu.state())) << n << "/" << i;
+    }
+    if (stop < c.ops.size() && stop > 0 && !qemu.state().halt) {
+      qemu.start(c.ops[stop]);
+      ++left_started;
+    }
+  }
+  EXPECT_GT(compared, 100u);
+  EXPECT_GT(left_started, 3u);
+  // The last case was left started: a reset drops it, and the machine runs the first case again.
+  const auto oracle = std::make_shared<const model::OracleInputs>(cases[0].oracle);
+  qemu.reset(cases[0].cfg, oracle);
+  EXPECT_THROW(qemu.finish(), harness::TargetError);
+  model.reset(cases[0].cfg, oracle);
+  for (const model::Op& op : cases[0].ops) {
+    const model::StepKind kq = qemu.step(op);
+    ASSERT_EQ(kq, model.step(op));
+    if (kq == model::StepKind::halted) break;
+    ASSERT_TRUE(oracles::same_observables(model.state(), qemu.state()));
+  }
 }
 
 TEST(QemuTarget, QmpResetGivesTheSameVerdicts) {

@@ -438,7 +438,7 @@ std::vector<uint64_t> QemuMachine::resident_pages() {
 }
 
 bool QemuMachine::ping() {
-  if (dead_) throw QemuError("the QEMU machine failed earlier; reset() restarts it");
+  check_idle();
   if (panicked()) return false;
   hq_ring* r = ring();
   r->slot[head_ % HQ_RING_SLOTS].cmd = HQ_CMD_NOP;
@@ -447,8 +447,24 @@ bool QemuMachine::ping() {
   return wait_done(head_, 0);
 }
 
-HvcResult QemuMachine::access(const Access& a, uint64_t* loaded) {
+// KCore's state of the CPU the case runs on (plat_cpu_id: the curid the harness wrote).
+const kc_cpu* QemuMachine::cpu_state() const {
+  return static_cast<const kc_cpu*>(
+      guest(lay_.cpus + plat()->curid * sizeof(kc_cpu), sizeof(kc_cpu)));
+}
+
+void QemuMachine::check_idle() const {
   if (dead_) throw QemuError("the QEMU machine failed earlier; reset() restarts it");
+  if (pending_) throw QemuError("a command was started and not finished");
+}
+
+HvcResult QemuMachine::access(const Access& a, uint64_t* loaded) {
+  start_access(a);
+  return finish(loaded);
+}
+
+void QemuMachine::start_access(const Access& a) {
+  check_idle();
   if (panicked()) throw QemuError("KCore has halted: no access reaches it");
   hq_ring* r = ring();
   hq_slot& s = r->slot[head_ % HQ_RING_SLOTS];
@@ -462,30 +478,61 @@ HvcResult QemuMachine::access(const Access& a, uint64_t* loaded) {
   std::copy(a.exit.begin(), a.exit.end(), s.exit);
   std::atomic_thread_fence(std::memory_order_release);
   r->head = ++head_;
+  pending_ = Pending{false, head_, a.cmd, a.ipa, std::nullopt};
+}
+
+void QemuMachine::start_hvc(const Regs& x) {
+  check_idle();
+  if (panicked()) {
+    // No command reaches KCore: hvc_batch answers as its entry checks would.
+    pending_ = Pending{true, head_, x[0], 0, hvc_batch({x}).front()};
+    return;
+  }
+  hq_ring* r = ring();
+  hq_slot& s = r->slot[head_ % HQ_RING_SLOTS];
+  s.cmd = HQ_CMD_HOST_HVC;
+  std::copy(x.begin(), x.end(), s.x);
+  std::atomic_thread_fence(std::memory_order_release);
+  r->head = ++head_;
+  pending_ = Pending{true, head_, x[0], 0, std::nullopt};
+}
+
+HvcResult QemuMachine::finish(uint64_t* loaded) {
+  if (!pending_) throw QemuError("finish() without a started command");
+  const Pending p = *pending_;
+  pending_.reset();
+  if (p.early) return *p.early;
   HvcResult res;
-  if (!wait_done(head_, a.cmd + 1000)) {
+  if (!wait_done(p.seq, p.hvc ? p.cmd : p.cmd + 1000)) {
     res.status = HvcResult::Status::halted;
     res.panic_text = panic_text();
     return res;
   }
-  if (s.status != HQ_STATUS_OK && s.status != HQ_STATUS_UNDEFINED)
-    throw QemuError("EL2 refused access command " + std::to_string(a.cmd) + " at IPA " +
-                    std::to_string(a.ipa) + ": status " + std::to_string(s.status));
+  const hq_slot& s = ring()->slot[(p.seq - 1) % HQ_RING_SLOTS];
+  if (p.hvc) {
+    std::copy(s.x, s.x + 31, res.x.begin());
+  } else if (s.status != HQ_STATUS_OK && s.status != HQ_STATUS_UNDEFINED) {
+    throw QemuError("EL2 refused access command " + std::to_string(p.cmd) + " at IPA " +
+                    std::to_string(p.ipa) + ": status " + std::to_string(s.status));
+  }
   res.status = s.status == HQ_STATUS_OK ? HvcResult::Status::ok : HvcResult::Status::undefined;
-  if (loaded) *loaded = s.value;
+  if (loaded && !p.hvc) *loaded = s.value;
   return res;
 }
 
-HvcResult QemuMachine::hvc(const Regs& x) { return hvc_batch({x}).front(); }
+HvcResult QemuMachine::hvc(const Regs& x) {
+  start_hvc(x);
+  return finish();
+}
 
 std::vector<HvcResult> QemuMachine::hvc_batch(const std::vector<Regs>& xs) {
-  if (dead_) throw QemuError("the QEMU machine failed earlier; reset() restarts it");
+  check_idle();
   std::vector<HvcResult> out(xs.size());
   hq_ring* r = ring();
   size_t done = 0;
   if (panicked() && !xs.empty()) {
     // Halted before this batch: no command reaches KCore; answer as its entry checks would.
-    const auto* cpu = static_cast<const kc_cpu*>(guest(lay_.cpus, sizeof(kc_cpu)));
+    const auto* cpu = cpu_state();
     const bool host_runs = cpu && cpu->ihost && !cpu->icore;
     for (size_t i = 0; i < xs.size(); ++i) {
       out[i].status = host_runs ? HvcResult::Status::halted : HvcResult::Status::undefined;
@@ -523,7 +570,7 @@ std::vector<HvcResult> QemuMachine::hvc_batch(const std::vector<Regs>& xs) {
   // halt inside a hypercall leaves icore set (undefined), one outside does not (halted again).
   out[done].status = HvcResult::Status::halted;
   out[done].panic_text = panic_text();
-  const auto* cpu = static_cast<const kc_cpu*>(guest(lay_.cpus, sizeof(kc_cpu)));
+  const auto* cpu = cpu_state();
   const bool host_runs = cpu && cpu->ihost && !cpu->icore;
   for (++done; done < xs.size(); ++done) {
     out[done].status = host_runs ? HvcResult::Status::halted : HvcResult::Status::undefined;
@@ -646,6 +693,7 @@ void QemuMachine::restore_snapshot() {
 }
 
 void QemuMachine::reset() {
+  pending_.reset();  // the CPU is reset under it
   if (dead_) {
     // A crash or hang: a fresh QEMU and a full boot instead of the fast path.
     kill_qemu();
@@ -671,6 +719,8 @@ void QemuMachine::reset() {
 }
 
 void QemuMachine::soft_reset() {
+  // A command still running finishes first (EL2 parks between commands); its result is dropped.
+  if (pending_ && !dead_) finish();
   if (dead_) {
     reset();
     return;

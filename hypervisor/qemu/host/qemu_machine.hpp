@@ -26,6 +26,7 @@
 extern "C" {
 #include "core/config.h"
 #include "qemu/layout.h"
+struct kc_cpu;
 }
 
 namespace hypdiff::qemu {
@@ -99,6 +100,13 @@ class QemuMachine {
     std::array<uint64_t, 4> exit{};   // VM_EXIT: ec, esr, hpfar, far
   };
   HvcResult access(const Access& a, uint64_t* loaded = nullptr);
+  // access() and hvc() in two halves, so that the harness works while QEMU runs the command:
+  // start_access()/start_hvc() post it and return at once, finish() waits for it and returns
+  // what access()/hvc() would have. One command at a time; started() says whether one is.
+  void start_access(const Access& a);
+  void start_hvc(const Regs& x);
+  HvcResult finish(uint64_t* loaded = nullptr);
+  bool started() const { return pending_.has_value(); }
 
   // A NOP through the ring: the agent answers without trapping (the channel's own cost, and a
   // liveness check). Throws QemuError like hvc(); returns false if KCore has halted.
@@ -182,6 +190,14 @@ class QemuMachine {
   kc_layout lay_{};  // KCore's layout in this machine
   bool dead_ = false;
   Answer answer_;
+  struct Pending {
+    bool hvc = false;
+    uint64_t seq = 0, cmd = 0, ipa = 0;
+    std::optional<HvcResult> early;  // a hypercall answered without KCore (halted before)
+  };
+  std::optional<Pending> pending_;
+  void check_idle() const;
+  const kc_cpu* cpu_state() const;
 
   struct SnapshotRange {
     uint64_t first_page, pages;

@@ -118,6 +118,7 @@ std::string QemuTarget::describe() const {
 void QemuTarget::set_mutant(uint32_t id) {
   if (id == options_.mutant) return;
   options_.mutant = id;
+  drain();
   machine_.reset();  // the next reset boots the other image
   cfg_.reset();
   need_full_sync_ = true;
@@ -243,8 +244,26 @@ uint64_t QemuTarget::answer(hq_plat& p) {
   }
 }
 
+// A step the Runner started and did not finish (it stopped at a failure): QEMU completes it
+// under the old case's answers, and its result is dropped. A machine that fails doing so is
+// dead, and the reset starts a fresh QEMU.
+void QemuTarget::drain() {
+  started_ = deferred_ = import_pending_ = false;
+  early_.reset();
+  start_error_ = nullptr;
+  if (!posted_) return;
+  posted_.reset();
+  if (!machine_) return;
+  try {
+    machine_->finish();
+  } catch (...) {
+    need_full_sync_ = true;
+  }
+}
+
 void QemuTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle) {
   if (auto why = cfg.validate()) throw harness::TargetError("qemu target: " + *why);
+  drain();
   oracle_ = oracle ? std::move(oracle) : std::make_shared<const model::OracleInputs>();
   const auto t0 = Clock::now();
   try {
@@ -296,7 +315,45 @@ void QemuTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle)
 }
 
 model::StepKind QemuTarget::step(const model::Op& op) {
+  start(op);
+  return finish();
+}
+
+// The Runner works while QEMU runs the step (harness/target.hpp, "Pipelining"): the step's
+// checks and preparation happen here, its command is posted, and finish() waits for it.
+void QemuTarget::start(const model::Op& op) {
   if (!machine_ || !cfg_) throw harness::TargetError("qemu target: step before reset");
+  if (machine_->started()) throw harness::TargetError("qemu target: a step is started already");
+  started_ = true;
+  started_op_ = op;
+  early_.reset();
+  start_error_ = nullptr;
+  // Steps that change the state without KCore (SET_REG, a stopped CPU), and every step while
+  // the export is checked, run whole in finish(): until then state() is the last step's.
+  deferred_ = verify_export_ || std::holds_alternative<model::SetReg>(op) || machine_->panicked();
+  if (deferred_) return;
+  starting_ = true;
+  try {
+    early_ = run(op);
+  } catch (...) {
+    start_error_ = std::current_exception();  // the step's error, reported by finish()
+  }
+  starting_ = false;
+}
+
+model::StepKind QemuTarget::finish() {
+  if (!started_) throw harness::TargetError("qemu target: finish() without start()");
+  started_ = false;
+  if (start_error_) std::rethrow_exception(std::exchange(start_error_, nullptr));
+  if (deferred_) {
+    import_changes();  // the last step's state, before this one changes the mirror
+    return run(started_op_);
+  }
+  if (posted_) return complete();
+  return *early_;
+}
+
+model::StepKind QemuTarget::run(const model::Op& op) {
   if (const auto* hvc = std::get_if<model::HostHvc>(&op)) return step_hvc(*hvc);
   if (const auto* f = std::get_if<model::HostFault>(&op)) return step_fault(*f);
   if (const auto* l = std::get_if<model::MemLoad>(&op))
@@ -344,13 +401,11 @@ void QemuTarget::begin_step() {
   std::atomic_thread_fence(std::memory_order_release);
 }
 
-// Runs `what` on the machine, timing it; a failure of QEMU or of an answer ends the machine.
+// Runs `what` on the machine; a failure of QEMU or of an answer ends the machine.
 template <class F>
-HvcResult QemuTarget::on_machine(F&& what) {
-  const auto t0 = Clock::now();
-  HvcResult r;
+auto QemuTarget::on_machine(F&& what) -> decltype(what()) {
   try {
-    r = what();
+    return what();
   } catch (const QemuError& e) {
     need_full_sync_ = true;
     machine_failed(e);
@@ -358,9 +413,28 @@ HvcResult QemuTarget::on_machine(F&& what) {
     need_full_sync_ = true;  // an answer failed: the next reset starts a fresh QEMU
     throw;
   }
-  stats_.hypercalls += since(t0);
-  stats_.hypercall_us.push_back(static_cast<float>(since(t0) * 1e6));
-  return r;
+}
+
+// Posts the step's command (an access, or the host hypercall with registers *x); in start()
+// that is all, otherwise the step completes here. `counter` counts the steps of its kind.
+model::StepKind QemuTarget::command(const MemAccess* a, const Regs* x, uint64_t* counter) {
+  begin_step();
+  const auto t0 = Clock::now();
+  on_machine([&] { a ? machine_->start_access(*a) : machine_->start_hvc(*x); });
+  posted_ = Posted{x && (*x)[0] == KC_HVC_VERIFY_VM_IMAGE, counter, t0};
+  if (starting_) return model::StepKind::ok;  // a placeholder: finish() completes the step
+  return complete();
+}
+
+model::StepKind QemuTarget::complete() {
+  const Posted p = *posted_;
+  posted_.reset();
+  const HvcResult r = on_machine([&] { return machine_->finish(); });
+  stats_.hypercalls += since(p.t0);
+  stats_.hypercall_us.push_back(static_cast<float>(since(p.t0) * 1e6));
+  if (p.counter) ++*p.counter;
+  import_changes();  // the last step's state, before this step's pages reach the mirror
+  return end_step(r, p.verified && r.status == HvcResult::Status::ok);
 }
 
 model::StepKind QemuTarget::end_step(const HvcResult& r, bool verified) {
@@ -374,10 +448,7 @@ model::StepKind QemuTarget::end_step(const HvcResult& r, bool verified) {
 model::StepKind QemuTarget::step_hvc(const model::HostHvc& hvc) {
   Regs x = host_regs();
   for (size_t i = 0; i < 6; ++i) x[i] = fit64(hvc.x[i], "a hypercall argument");
-  begin_step();
-  const HvcResult r = on_machine([&] { return machine_->hvc(x); });
-  const bool verified = r.status == HvcResult::Status::ok && x[0] == KC_HVC_VERIFY_VM_IMAGE;
-  return end_step(r, verified);
+  return command(nullptr, &x, nullptr);
 }
 
 // The pages a step may have changed before this one and were not exported (an undefined step
@@ -440,10 +511,7 @@ model::StepKind QemuTarget::step_fault(const model::HostFault& f) {
   }
   a.cmd = real ? HQ_CMD_HOST_FAULT : HQ_CMD_HOST_FAULT_INJECT;
   a.ipa = gfn << KC_PAGE_SHIFT;
-  begin_step();
-  const HvcResult r = on_machine([&] { return machine_->access(a); });
-  (real ? stats_.real_faults : stats_.injected_faults) += 1;
-  return end_step(r, false);
+  return command(&a, nullptr, real ? &stats_.real_faults : &stats_.injected_faults);
 }
 
 // The host's load or store (the spec's mem_load/mem_store): the agent accesses IPA gfn * 4096
@@ -498,10 +566,7 @@ model::StepKind QemuTarget::step_access(uint64_t cmd, uint64_t gfn, uint64_t reg
           fmt::format("qemu target: KCore's memory is inconsistent: {}", kn_panic_reason()));
     a.value = m.value;
   }
-  begin_step();
-  const HvcResult r = on_machine([&] { return machine_->access(a); });
-  ++stats_.accesses;
-  return end_step(r, false);
+  return command(&a, nullptr, &stats_.accesses);
 }
 
 // The host writes a register: KCore's register file (hq_regs) is the host's, so the harness
@@ -537,10 +602,7 @@ model::StepKind QemuTarget::step_vcpu_run(const model::VcpuRun& run) {
   a.cmd = HQ_CMD_VCPU_RUN;
   a.x = host_regs();
   a.x[0] = vmid;
-  begin_step();
-  const HvcResult r = on_machine([&] { return machine_->access(a); });
-  ++stats_.vcpu_runs;
-  return end_step(r, false);
+  return command(&a, nullptr, &stats_.vcpu_runs);
 }
 
 // The running VM traps: the guest agent's real `hvc #0` for a hypercall exit, a trapped MRS for
@@ -570,10 +632,7 @@ model::StepKind QemuTarget::step_vm_exit(const model::VmExit& e) {
   const bool real =
       a.exit[0] == KC_ARM_EXCEPTION_TRAP && (cls == KC_ESR_EC_HVC64 || cls == KC_ESR_EC_SYS64 ||
                                              (cls == KC_ESR_EC_WFX && (a.exit[1] & 1u) == 0));
-  begin_step();
-  const HvcResult r = on_machine([&] { return machine_->access(a); });
-  (real ? stats_.real_exits : stats_.injected_exits) += 1;
-  return end_step(r, false);
+  return command(&a, nullptr, real ? &stats_.real_exits : &stats_.injected_exits);
 }
 
 namespace {
@@ -616,10 +675,7 @@ model::StepKind QemuTarget::step_vm_access(uint64_t cmd, uint64_t gfn, uint64_t 
   a.ipa = gfn << KC_PAGE_SHIFT;
   a.reg = reg;
   a.value = m.value;  // what the spec stores: the vCPU's shadow register
-  begin_step();
-  const HvcResult r = on_machine([&] { return machine_->access(a); });
-  ++stats_.vm_accesses;
-  return end_step(r, false);
+  return command(&a, nullptr, &stats_.vm_accesses);
 }
 
 // A device of the running principal reads or writes through SMMU context bank (index, cbndx):
@@ -637,15 +693,27 @@ model::StepKind QemuTarget::step_dma(uint64_t cmd, uint64_t gfn, uint32_t reg, u
   a.x = host_regs();  // the host agent traps with them (the guest agent keeps the VM's)
   a.reg = reg;
   a.fault = {gfn, cbndx, index};
-  begin_step();
-  const HvcResult r = on_machine([&] { return machine_->access(a); });
-  ++stats_.dma;
-  return end_step(r, false);
+  return command(&a, nullptr, &stats_.dma);
 }
 
+// The mirror takes the step's pages now (QEMU may change them as soon as the next step starts);
+// the abstraction from the mirror waits until the state is read (import_changes), so that it
+// runs while QEMU runs the next step. A full export, and a checked one, happen at once.
 void QemuTarget::export_state(bool full) {
   const auto t0 = Clock::now();
   sync_step();
+  stats_.exports += since(t0);
+  import_pending_ = true;
+  if (full || verify_export_) import(full);
+}
+
+void QemuTarget::import_changes() {
+  if (import_pending_) import(false);
+}
+
+void QemuTarget::import(bool full) {
+  const auto t0 = Clock::now();
+  import_pending_ = false;
   kcore k{kcfg_, lay_};
   const kn_export_env env{&k, curid_, log_length_};
   const auto run = [&](bool whole, const hd_sink* sink) {

@@ -11,7 +11,9 @@
 // run a native target in the same process (run them one after the other). Not thread safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -54,7 +56,16 @@ class QemuTarget final : public harness::Target {
            handler_bit(Handler::vm_exit) | handler_bit(Handler::dev_load) |
            handler_bit(Handler::dev_store);
   }
-  const model::RData& state() const override { return d_; }
+  // Pipelining (harness/target.hpp): start() posts the step's command to QEMU and returns;
+  // finish() waits for it. step() is both.
+  void start(const model::Op& op) override;
+  model::StepKind finish() override;
+  // The last finished step's state. Abstracting it from the mirror is left until it is read, so
+  // that it overlaps the next step in QEMU; hence the cast (no QemuTarget is a const object).
+  const model::RData& state() const override {
+    const_cast<QemuTarget*>(this)->import_changes();
+    return d_;
+  }
 
   QemuMachine* machine() { return machine_.get(); }
   // KCore's seeded bug (core/mutant.h; 0 = the original): a different one takes effect at the
@@ -106,8 +117,11 @@ class QemuTarget final : public harness::Target {
   Regs host_regs() const;
   const kc_cpu& cpu_state() const;
   void begin_step();
+  model::StepKind run(const model::Op& op);
   template <class F>
-  HvcResult on_machine(F&& what);
+  auto on_machine(F&& what) -> decltype(what());
+  model::StepKind command(const MemAccess* a, const Regs* x, uint64_t* counter);
+  model::StepKind complete();
   model::StepKind end_step(const HvcResult& r, bool verified);
   void catch_up();
   void copy_page(uint64_t index);
@@ -116,6 +130,9 @@ class QemuTarget final : public harness::Target {
   void write_params();
   uint64_t answer(hq_plat& p);
   void export_state(bool full);
+  void import_changes();
+  void import(bool full);
+  void drain();
   [[noreturn]] void machine_failed(const std::exception& e);
 
   QemuOptions options_;
@@ -137,6 +154,17 @@ class QemuTarget final : public harness::Target {
   uint64_t last_reset_pages_ = 0;
   Stats stats_;
   bool verify_export_ = false;
+  // The step between start() and finish() (see start()).
+  struct Posted {
+    bool verified;      // VERIFY_VM_IMAGE: the log grows by one more on success
+    uint64_t* counter;  // in stats_
+    std::chrono::steady_clock::time_point t0;
+  };
+  bool started_ = false, starting_ = false, deferred_ = false, import_pending_ = false;
+  model::Op started_op_;
+  std::optional<model::StepKind> early_;  // decided without a command (undefined)
+  std::optional<Posted> posted_;
+  std::exception_ptr start_error_;
 };
 
 }  // namespace hypdiff::qemu
