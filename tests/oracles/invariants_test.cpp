@@ -112,6 +112,25 @@ TEST(Invariants, VmIso) {
   EXPECT_TRUE(check_shared_inv(d.shared).empty());
 }
 
+// vm_iso skips a VM whose table and page owners are those of its last clean check: a change
+// to either must still be seen, whichever map it is in.
+TEST(Invariants, VmIsoSeesChangesAfterACleanCheck) {
+  RData d = testing::fresh();
+  d.shared.s2page.set(0x812, S2Page{2, 0, 0x40});  // VM 2's page
+  set_pt(d.shared, 2, 0x40, PtEntry{0x812, 3, pte_of(0x812)});
+  EXPECT_TRUE(check_shared_inv(d.shared).empty());
+  EXPECT_TRUE(check_shared_inv(d.shared).empty());  // the same maps: skipped, still clean
+  const RData clean = d;
+  d.shared.s2page.set(0x812, S2Page{3, 0, 0x40});  // now VM 3's: only s2page changed
+  EXPECT_EQ(clauses(check_shared_inv(d.shared)), (Found{{"vm_iso", "vm 2 gfn 0x40"}}));
+  EXPECT_TRUE(check_shared_inv(clean.shared).empty());
+  d = clean;
+  set_pt(d.shared, 2, 0x41, PtEntry{0x813, 3, pte_of(0x813)});  // only the table changed
+  EXPECT_EQ(clauses(check_shared_inv(d.shared)), (Found{{"vm_iso", "vm 2 gfn 0x41"}}));
+  EXPECT_EQ(clauses(check_shared_inv(d.shared)), (Found{{"vm_iso", "vm 2 gfn 0x41"}}));
+  EXPECT_TRUE(check_shared_inv(clean.shared).empty());
+}
+
 TEST(Invariants, SmmuVm) {
   RData d = testing::fresh();
   d.shared.smmu_vmid.set(d.cfg().smmu_id(1, 2), d.cfg().corevisor());
