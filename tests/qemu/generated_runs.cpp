@@ -35,6 +35,16 @@ size_t ops_of(const generators::Case& c, model::Handler h) {
   return n;
 }
 
+Kills kills(const std::vector<Trace>& traces) {
+  Kills k;
+  for (const Trace& t : traces) {
+    if (t.verdict.empty()) continue;
+    if (k.first.empty()) k.first = t.verdict;
+    ++k.killed;
+  }
+  return k;
+}
+
 std::vector<Trace> run_all(harness::Target& target, const std::vector<generators::Case>& cases,
                            size_t* steps) {
   std::string err;

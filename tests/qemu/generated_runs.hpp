@@ -38,6 +38,13 @@ size_t ops_of(const generators::Case& c, model::Handler h);
 std::vector<Trace> run_all(harness::Target& target, const std::vector<generators::Case>& cases,
                            size_t* steps);
 
+// The failing traces of a run: how many, and the first one's verdict ("" when none failed).
+struct Kills {
+  size_t killed = 0;
+  std::string first;
+};
+Kills kills(const std::vector<Trace>& traces);
+
 // How many steps of handler `h` ended with `outcome` ("ok/ok", "undefined/undefined", ...).
 size_t count(const std::vector<generators::Case>& cases, const std::vector<Trace>& traces,
              model::Handler h, const std::string& outcome);

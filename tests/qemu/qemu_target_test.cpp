@@ -292,13 +292,7 @@ TEST(QemuTarget, AMutantImageIsKilledByTheModelComparison) {
   EXPECT_EQ(qemu.mutant(), 11u);
   size_t steps = 0;
   std::vector<Trace> t = run_all(qemu, cases, &steps);
-  size_t killed = 0;
-  std::string first;
-  for (const auto& tr : t) {
-    if (tr.verdict.empty()) continue;
-    if (first.empty()) first = tr.verdict;
-    ++killed;
-  }
+  const auto [killed, first] = qt::kills(t);
   EXPECT_GT(killed, 5u);
   EXPECT_EQ(first.rfind("divergence/", 0), 0u) << first;
   EXPECT_NE(qemu.machine()->output().find("kcore: booted"), std::string::npos);
@@ -313,9 +307,7 @@ TEST(QemuTarget, AMutantImageIsKilledByTheModelComparison) {
   // every entry from the EL2 page).
   qemu.set_mutant(11);
   t = run_all(qemu, cases, &steps);
-  size_t again = 0;
-  for (const auto& tr : t) again += tr.verdict.empty() ? 0 : 1;
-  EXPECT_EQ(again, killed);
+  EXPECT_EQ(qt::kills(t).killed, killed);
 }
 
 // Mutant 2 (host-map-ignores-vm-owner): a host stage-2 fault maps a VM's private frame. Only
@@ -326,12 +318,7 @@ TEST(QemuTarget, AMutantInTheHostFaultHandlerIsKilledThroughRealFaults) {
   qemu.set_mutant(2);
   size_t steps = 0;
   const std::vector<Trace> t = run_all(qemu, cases, &steps);
-  size_t killed = 0;
-  std::string first;
-  for (const auto& tr : t) {
-    if (!tr.verdict.empty() && first.empty()) first = tr.verdict;
-    killed += tr.verdict.empty() ? 0 : 1;
-  }
+  const auto [killed, first] = qt::kills(t);
   EXPECT_GT(killed, 0u);
   EXPECT_GT(qemu.stats().real_faults, 50u);
   std::printf("mutant 2: %zu of %zu cases killed, first: %s\n", killed, cases.size(),

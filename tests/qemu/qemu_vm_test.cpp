@@ -198,12 +198,7 @@ TEST(QemuVm, MutantsOfRunAndExitAreKilled) {
     qemu.set_mutant(mutant);
     size_t steps = 0;
     const std::vector<Trace> t = run_all(qemu, cases, &steps);
-    size_t killed = 0;
-    std::string first;
-    for (const auto& tr : t) {
-      if (!tr.verdict.empty() && first.empty()) first = tr.verdict;
-      killed += tr.verdict.empty() ? 0 : 1;
-    }
+    const auto [killed, first] = qt::kills(t);
     if (mutant == 0) {
       EXPECT_EQ(killed, 0u) << first;
     } else {
