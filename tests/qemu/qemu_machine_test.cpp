@@ -399,6 +399,34 @@ TEST_F(QemuTest, ASoftResetRecoversFromAHalt) {
   EXPECT_EQ(machine_->hvc(regs({KC_HVC_REGISTER_KVM})).x[0], 1u);
 }
 
+// Each halt writes its panic text to the UART, and QEMU stops, holding its big lock, while the
+// pipe to the harness is full (64 KiB): soft_reset_start() drains it, also when the harness
+// works until the restart is over and settle() has nothing left to wait for.
+TEST_F(QemuTest, PanicTextsBeyondThePipesSizeDoNotStallQemu) {
+  constexpr int kHalts = 2000;  // 41 bytes each: 80 KiB
+  const auto panics = [](const std::string& out) {
+    size_t n = 0;
+    for (auto at = out.find("KCORE PANIC: "); at != std::string::npos;
+         at = out.find("KCORE PANIC: ", at + 1))
+      ++n;
+    return n;
+  };
+  const size_t before = panics(machine_->output());
+  for (int i = 0; i < kHalts; ++i) {
+    ASSERT_EQ(machine_->hvc(regs({KC_HVC_REGISTER_VCPU, 200, 0})).status, Status::halted) << i;
+    machine_->soft_reset_start();
+    // The harness's work outlasts EL2's restart: settle() finds the agent ready.
+    const auto* ring = static_cast<const volatile hq_ring*>(machine_->guest(HQ_RING_PA));
+    for (int wait = 0; ring->ready != 1 && wait < 100000; ++wait)
+      std::this_thread::sleep_for(std::chrono::microseconds(10));
+    machine_->settle();
+  }
+  EXPECT_EQ(machine_->hvc(regs({KC_HVC_REGISTER_KVM})).x[0], 1u);
+  const std::string out = machine_->output();
+  EXPECT_EQ(panics(out), before + kHalts);
+  EXPECT_NE(out.find("kcore: booted"), std::string::npos);  // once per QEMU, at the first boot
+}
+
 TEST_F(QemuTest, AHaltIsAResultWithThePanicText) {
   // REGISTER_VCPU of a VM that does not exist: KCore refuses the arguments and halts.
   const auto r = machine_->hvc(regs({KC_HVC_REGISTER_VCPU, 200, 0}));

@@ -95,7 +95,9 @@ void hq_main(void) {
   __asm__ volatile("isb\n tlbi alle1is\n tlbi alle2is\n dsb ish\n isb" ::: "memory");
 
   hq_smp_start();
-  hq_uart_puts("kcore: booted, entering the host agent\n");
+  /* Once per QEMU, like CPU 1's line: each character is a trap to QEMU and a write to the
+   * harness's pipe, and a reset restarts EL2 here. */
+  if (p->boots == 1) hq_uart_puts("kcore: booted, entering the host agent\n");
   HQ_WRITE_SYSREG(spsr_el2, SPSR_EL1H_MASKED);
   HQ_WRITE_SYSREG(elr_el2, HQ_AGENT_IPA);
   __asm__ volatile("isb\n eret" ::: "memory");

@@ -33,6 +33,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr uint64_t kPage = 4096;
+constexpr size_t kOutputHead = 16 << 10, kOutputTail = 240 << 10;  // what output() keeps
 
 std::string find_in_path(const std::string& prog) {
   if (prog.find('/') != std::string::npos) return access(prog.c_str(), X_OK) == 0 ? prog : "";
@@ -267,6 +268,8 @@ void QemuMachine::spawn() {
   }
 }
 
+// Called at every reset: QEMU writes the UART with the BQL held and waits while the pipe is
+// full, so an undrained pipe (64 KiB: a few hundred panic texts) stops the machine.
 void QemuMachine::drain_output() {
   if (out_fd_ < 0) return;
   char buf[4096];
@@ -274,6 +277,10 @@ void QemuMachine::drain_output() {
     const ssize_t n = ::read(out_fd_, buf, sizeof buf);
     if (n > 0) {
       output_.append(buf, static_cast<size_t>(n));
+      // A night's panic texts would pile up: keep the boot text and the most recent output.
+      if (output_.size() > kOutputHead + kOutputTail + kPage)
+        output_ = output_.substr(0, kOutputHead) + "\n[...]\n" +
+                  output_.substr(output_.size() - kOutputTail);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -408,6 +415,7 @@ void QemuMachine::serve_ask() {
 }
 
 std::vector<uint64_t> QemuMachine::take_step_log(bool* overflow) {
+  settle();
   auto* t = static_cast<hq_touch*>(guest(HQ_STEP_PA));
   auto* bits = static_cast<uint8_t*>(guest(HQ_STEP_BITMAP_PA, HQ_RAM_SIZE / kPage / 8));
   const auto* list = static_cast<const uint64_t*>(guest(HQ_STEP_LIST_PA, HQ_TOUCH_CAP * 8));
@@ -453,7 +461,8 @@ const kc_cpu* QemuMachine::cpu_state() const {
       guest(lay_.cpus + plat()->curid * sizeof(kc_cpu), sizeof(kc_cpu)));
 }
 
-void QemuMachine::check_idle() const {
+void QemuMachine::check_idle() {
+  settle();
   if (dead_) throw QemuError("the QEMU machine failed earlier; reset() restarts it");
   if (pending_) throw QemuError("a command was started and not finished");
 }
@@ -693,7 +702,8 @@ void QemuMachine::restore_snapshot() {
 }
 
 void QemuMachine::reset() {
-  pending_.reset();  // the CPU is reset under it
+  pending_.reset();     // the CPU is reset under it
+  restarting_ = false;  // so is a soft reset's restart
   if (dead_) {
     // A crash or hang: a fresh QEMU and a full boot instead of the fast path.
     kill_qemu();
@@ -711,6 +721,7 @@ void QemuMachine::reset() {
     return;
   }
   control("stop");
+  drain_output();
   restore_snapshot();
   ring()->ready = 0;
   control("system_reset");
@@ -719,12 +730,19 @@ void QemuMachine::reset() {
 }
 
 void QemuMachine::soft_reset() {
+  soft_reset_start();
+  settle();
+}
+
+void QemuMachine::soft_reset_start() {
+  settle();
   // A command still running finishes first (EL2 parks between commands); its result is dropped.
   if (pending_ && !dead_) finish();
   if (dead_) {
     reset();
     return;
   }
+  drain_output();
   hq_plat* p = plat();
   if (!p->panicked) {
     hq_ring* r = ring();
@@ -750,6 +768,12 @@ void QemuMachine::soft_reset() {
   ring()->ready = 0;
   std::atomic_thread_fence(std::memory_order_release);
   p->go = 1;
+  restarting_ = true;
+}
+
+void QemuMachine::settle() {
+  if (!restarting_) return;
+  restarting_ = false;
   wait_ready(options_.command_timeout, "come back after a soft reset");
 }
 

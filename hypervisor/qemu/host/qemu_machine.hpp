@@ -121,6 +121,13 @@ class QemuMachine {
   // that failed earlier gets a fresh QEMU; one that does not park within command_timeout (a
   // hang in EL2) throws QemuError, and the next reset starts a fresh QEMU.
   void soft_reset();
+  // soft_reset() in two halves, so that the harness works while EL2 restarts: start() returns
+  // once RAM is restored and EL2 is told to go; settle() waits for the agent's ready flag.
+  // Commands and take_step_log() settle first by themselves. In between, the harness may read
+  // the restored RAM; panicked(), boots() and cpu_info() describe the machine only after
+  // settle().
+  void soft_reset_start();
+  void settle();
 
   bool panicked() const;
   std::string panic_text() const;
@@ -131,7 +138,8 @@ class QemuMachine {
   pid_t pid() const { return pid_; }
   // The name of the /dev/shm file (unlinked already) and of the QEMU process (-name).
   const std::string& name() const { return name_; }
-  // What QEMU wrote to stdout/stderr so far (the UART and its own messages).
+  // What QEMU wrote to stdout/stderr so far (the UART and its own messages): its first 16 KiB
+  // and its last 240 KiB.
   std::string output();
   uint64_t boots() const;
   // A physical CPU's per-CPU block (layout.h, struct hq_cpu_info): what EL2 recorded there.
@@ -189,6 +197,7 @@ class QemuMachine {
   uint64_t head_ = 0;
   kc_layout lay_{};  // KCore's layout in this machine
   bool dead_ = false;
+  bool restarting_ = false;  // soft_reset_start() set `go`; settle() has not seen `ready` yet
   Answer answer_;
   struct Pending {
     bool hvc = false;
@@ -196,7 +205,7 @@ class QemuMachine {
     std::optional<HvcResult> early;  // a hypercall answered without KCore (halted before)
   };
   std::optional<Pending> pending_;
-  void check_idle() const;
+  void check_idle();
   const kc_cpu* cpu_state() const;
 
   struct SnapshotRange {

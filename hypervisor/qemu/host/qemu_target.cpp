@@ -280,7 +280,7 @@ void QemuTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle)
       machine_ = std::make_unique<QemuMachine>(o);
       need_full_sync_ = true;
     } else if (soft_reset_) {
-      machine_->soft_reset();
+      machine_->soft_reset_start();  // EL2 restarts while the mirror and the export below run
     } else {
       machine_->reset();
     }
@@ -291,9 +291,6 @@ void QemuTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle)
   stats_.machine_reset += since(t0);
   cfg_ = cfg;
   curid_ = static_cast<uint32_t>(cfg.curid);
-  machine_->set_answer([this](hq_plat& p) { return answer(p); });
-  write_params();
-  machine_->plat_page().curid = curid_;  // the CPU KCore's handlers run as (plat_cpu_id)
   log_length_ = 0;
   // The mirror: pages copied during the last case get the machine's restored contents back.
   if (need_full_sync_) {
@@ -306,12 +303,43 @@ void QemuTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle)
     }
     synced_.clear();
   }
-  bool overflow = false;
-  machine_->take_step_log(&overflow);
   kc_layout_compute(&kcfg_, &lay_);
   kn_regs_reset();
   base_ = model::initial_state(cfg, model::Profile::intended(), oracle_);
-  export_state(true);
+  // The full export runs while EL2 restarts (a soft reset): the mirror and the register file
+  // are the snapshot's, which EL2's restart only reads. Should it have changed one of them, the
+  // mirror takes the change and the export runs again.
+  const auto regs = [&] { return machine_->guest(HQ_REGS_PA, sizeof(kc_cpu_regs)); };
+  std::memcpy(kn_cpu_regs(curid_), regs(), sizeof(kc_cpu_regs));
+  import(true);
+  const auto t1 = Clock::now();
+  std::vector<uint64_t> reached;
+  bool overflow = false;
+  try {
+    reached = machine_->take_step_log(&overflow);  // waits for the restart
+  } catch (const QemuError& e) {
+    need_full_sync_ = true;
+    machine_failed(e);
+  }
+  stats_.machine_reset += since(t1);
+  machine_->set_answer([this](hq_plat& p) { return answer(p); });
+  write_params();
+  machine_->plat_page().curid = curid_;  // the CPU KCore's handlers run as (plat_cpu_id)
+  bool changed = std::memcmp(kn_cpu_regs(curid_), regs(), sizeof(kc_cpu_regs)) != 0;
+  if (overflow) {
+    full_sync();
+    changed = true;
+  }
+  for (const uint64_t i : reached) {
+    if (std::memcmp(plat_phys(spec_pa(i)), machine_->page_data(i), kPage) == 0) continue;
+    copy_page(i);
+    changed = true;
+  }
+  if (changed) {
+    ++stats_.restart_changes;
+    std::memcpy(kn_cpu_regs(curid_), regs(), sizeof(kc_cpu_regs));
+    import(true);
+  }
 }
 
 model::StepKind QemuTarget::step(const model::Op& op) {

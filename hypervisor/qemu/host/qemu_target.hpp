@@ -99,6 +99,7 @@ class QemuTarget final : public harness::Target {
     uint64_t injected_exits = 0;      // ... injected (hvc #5: interrupts, aborts, the rest)
     uint64_t vm_accesses = 0;         // a running VM's loads and stores on the machine
     uint64_t dma = 0;                 // DMA loads and stores that reached the machine
+    uint64_t restart_changes = 0;     // resets whose EL2 restart changed the modelled state
     std::vector<float> hypercall_us;  // each command's time (hypercalls, accesses, faults)
   };
   const Stats& stats() const { return stats_; }
