@@ -427,6 +427,32 @@ TEST_F(QemuTest, PanicTextsBeyondThePipesSizeDoNotStallQemu) {
   EXPECT_NE(out.find("kcore: booted"), std::string::npos);  // once per QEMU, at the first boot
 }
 
+// The infrastructure range is restored by residency: a page written outside the snapshot reads
+// zero again after either reset, also the second time (the first made it a resident zero page),
+// and a snapshot page there gets its contents back.
+TEST_F(QemuTest, InfrastructurePagesOutsideTheSnapshotReadZeroAfterAReset) {
+  auto* spare = static_cast<volatile uint64_t*>(machine_->guest(HQ_AGENT_PA + 0x1FF000));
+  auto* oracle_end = static_cast<volatile uint64_t*>(
+      machine_->guest(HQ_ORACLE_PA + sizeof(hq_oracle) - sizeof(uint64_t)));
+  ASSERT_NE(spare, nullptr);
+  ASSERT_EQ(*spare, 0u);
+  const uint64_t snapshot_word = *oracle_end;
+  for (int round = 0; round < 4; ++round) {
+    spare[0] = 0xdeadbeef;
+    spare[511] = 0xfeedface;
+    *oracle_end = snapshot_word + 1;
+    if (round % 2 == 0) {
+      machine_->soft_reset();
+    } else {
+      machine_->reset();
+    }
+    EXPECT_EQ(spare[0], 0u) << round;
+    EXPECT_EQ(spare[511], 0u) << round;
+    EXPECT_EQ(*oracle_end, snapshot_word) << round;
+    EXPECT_EQ(machine_->hvc(regs({KC_HVC_REGISTER_KVM})).x[0], 1u) << round;
+  }
+}
+
 TEST_F(QemuTest, AHaltIsAResultWithThePanicText) {
   // REGISTER_VCPU of a VM that does not exist: KCore refuses the arguments and halts.
   const auto r = machine_->hvc(regs({KC_HVC_REGISTER_VCPU, 200, 0}));

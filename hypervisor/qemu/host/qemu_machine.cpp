@@ -629,30 +629,50 @@ void QemuMachine::take_snapshot() {
 }
 
 // Zeroes (punches) every page of `rg` that is resident but not in the snapshot.
-void QemuMachine::punch_new_pages(const SnapshotRange& rg) {
-  std::vector<unsigned char> vec(rg.pages);
-  if (mincore(mem_ + rg.first_page * kPage, rg.pages * kPage, vec.data()) != 0)
-    fail(std::string("mincore: ") + std::strerror(errno));
+// The pages of `rg` the memory file holds (a write made them; SEEK_DATA/SEEK_HOLE cost a pair
+// of calls per run of them, where mincore looks up every page), less those of the snapshot,
+// become holes again, or zero pages with `zero`: the infrastructure's are the same few pages
+// in every case (ring slots past the snapshot's, the guest agent's stack and stage-2 root), and
+// a hole costs a fallocate that unmaps the page from QEMU, which faults it in again.
+void QemuMachine::punch_new_pages(const SnapshotRange& rg, bool zero) {
+  const auto first = static_cast<off_t>(rg.first_page * kPage);
+  const auto end = static_cast<off_t>((rg.first_page + rg.pages) * kPage);
   auto k = std::lower_bound(snap_pages_.begin(), snap_pages_.end(), rg.first_page);
   uint64_t run = 0, run_start = 0;
   const auto punch = [&] {
     if (run == 0) return;
+    if (zero) {
+      std::memset(mem_ + run_start * kPage, 0, run * kPage);
+      run = 0;
+      return;
+    }
     // The pages read as zero again and give their memory back, in QEMU's mapping too.
     if (fallocate(mem_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                   static_cast<off_t>(run_start * kPage), static_cast<off_t>(run * kPage)) != 0)
       fail(std::string("fallocate: ") + std::strerror(errno));
     run = 0;
   };
-  for (uint64_t i = 0; i < rg.pages; ++i) {
-    const uint64_t page = rg.first_page + i;
-    while (k != snap_pages_.end() && *k < page) ++k;
-    const bool in_snapshot = k != snap_pages_.end() && *k == page;
-    if ((vec[i] & 1) && !in_snapshot) {
-      if (run == 0) run_start = page;
-      ++run;
-    } else {
-      punch();
+  for (off_t pos = first; pos < end;) {
+    const off_t data = lseek(mem_fd_, pos, SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break;  // no data after pos
+    if (data < 0) fail(std::string("lseek(SEEK_DATA): ") + std::strerror(errno));
+    if (data >= end) break;
+    const off_t hole = lseek(mem_fd_, data, SEEK_HOLE);
+    if (hole < 0) fail(std::string("lseek(SEEK_HOLE): ") + std::strerror(errno));
+    const uint64_t stop = static_cast<uint64_t>(std::min(hole, end)) / kPage;
+    for (uint64_t page = static_cast<uint64_t>(data) / kPage; page < stop; ++page) {
+      while (k != snap_pages_.end() && *k < page) ++k;
+      if (k != snap_pages_.end() && *k == page) {
+        punch();
+      } else {
+        if (run == 0 || run_start + run != page) {
+          punch();
+          run_start = page;
+        }
+        ++run;
+      }
     }
+    pos = static_cast<off_t>(stop * kPage);
   }
   punch();
 }
@@ -689,12 +709,12 @@ void QemuMachine::restore_snapshot() {
   const auto* list = static_cast<const uint64_t*>(guest(HQ_TOUCH_LIST_PA, HQ_TOUCH_CAP * 8));
   const SnapshotRange& infra = ranges_[1];
   if (t->overflow) {
-    for (const auto& rg : ranges_) punch_new_pages(rg);
+    for (const auto& rg : ranges_) punch_new_pages(rg, false);
     for (size_t i = 0; i < snap_pages_.size(); ++i)
       std::memcpy(mem_ + snap_pages_[i] * kPage, snap_data_.data() + i * kPage, kPage);
   } else {
     for (uint64_t i = 0; i < t->count && i < HQ_TOUCH_CAP; ++i) restore_page(list[i]);
-    punch_new_pages(infra);
+    punch_new_pages(infra, true);
     auto k = std::lower_bound(snap_pages_.begin(), snap_pages_.end(), infra.first_page);
     for (; k != snap_pages_.end() && *k < infra.first_page + infra.pages; ++k) restore_page(*k);
   }
