@@ -147,6 +147,16 @@ struct hq_plat {
   volatile uint64_t baton;
   /* HQ_CMD_SMP_COUNT: the word both CPUs increment under KCore's lock CORE_ID. */
   volatile uint64_t smp_counter;
+  /* A test's fault in starting CPU 1 (enum hq_smp_fault), written before QEMU starts. */
+  uint64_t smp_fault;
+};
+
+/* Faults a test can ask for, so that EL2's and the harness's error paths run (smp_test.cpp). */
+enum hq_smp_fault {
+  HQ_SMP_FAULT_NONE = 0,
+  HQ_SMP_FAULT_REFUSED = 1,  /* CPU_ON names a CPU the machine does not have: PSCI refuses */
+  HQ_SMP_FAULT_SILENT = 2,   /* CPU 1 starts at a wfe loop and never checks in */
+  HQ_SMP_FAULT_OLD_PSCI = 3, /* PSCI_VERSION is taken as 0.1 */
 };
 
 /* What EL2 asks. EVENTS(now): value = how many events are in event_addr; the harness also sets

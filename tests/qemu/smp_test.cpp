@@ -163,6 +163,37 @@ TEST(QemuSmp, MoreCpusThanEl2DrivesIsAOneLineError) {
   EXPECT_THROW(QemuMachine{o}, QemuError);
 }
 
+// The ways CPU 1 can fail to start, each forced by a test knob EL2 reads at boot: a one-line
+// QemuError from the constructor, and the machine's QEMU is gone with it.
+QemuError start_error(uint32_t fault) {
+  QemuOptions o = two_cpus();
+  o.smp_fault = fault;
+  try {
+    QemuMachine m(o);
+  } catch (const QemuError& e) {
+    return e;
+  }
+  return QemuError("QEMU started");
+}
+
+TEST(QemuSmp, ACpuOnPsciRefusesIsAOneLineError) {
+  EXPECT_EQ(std::string(start_error(HQ_SMP_FAULT_REFUSED).what()),
+            "KCore in QEMU: PSCI CPU_ON did not start CPU 1 (it returned -2)");  // INVALID_PARAMS
+}
+
+TEST(QemuSmp, ACpuThatNeverChecksInIsAOneLineError) {
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(std::string(start_error(HQ_SMP_FAULT_SILENT).what()),
+            "KCore in QEMU: CPU 1 did not come up within 1000 ms of PSCI CPU_ON");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(900));
+}
+
+TEST(QemuSmp, PsciOlderThan02IsABootPanic) {
+  EXPECT_EQ(std::string(start_error(HQ_SMP_FAULT_OLD_PSCI).what()),
+            "KCore panicked during boot: no PSCI 0.2 or later over smc (QEMU virt gives it with "
+            "virtualization=on): PSCI_VERSION 0x0000000000000001");
+}
+
 // ---- ticket locks (design §7 test 7) ----
 
 uint64_t count_under_lock(QemuMachine& m, uint64_t n) {

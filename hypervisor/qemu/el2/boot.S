@@ -44,6 +44,11 @@ _secondary:
 	bl	hq_secondary_main	/* never returns */
 	b	park
 
+/* HQ_SMP_FAULT_SILENT (a test): CPU 1 starts here and never checks in. */
+	.global _secondary_silent
+_secondary_silent:
+	b	park
+
 /* hq_park: parked := 1, wait for go, restart at _start. Uses no stack and no memory but the EL2
  * page: the harness rewrites the rest of RAM meanwhile (a soft reset, docs/qemu.md). */
 #define HQ_PLAT_PARKED 800

@@ -10,7 +10,8 @@
 #include "qemu/el2/percpu.h"
 
 void hq_secondary_main(void);
-extern char _secondary[]; /* boot.S */
+extern char _secondary[];        /* boot.S */
+extern char _secondary_silent[]; /* boot.S: HQ_SMP_FAULT_SILENT */
 
 #define PSCI_ON_PENDING (-5)
 
@@ -58,7 +59,8 @@ void hq_smp_start(void) {
   p->psci_on = 0;
   if (p->smp < 2) return;
   if (p->smp > HQ_PHYS_CPUS) hq_panic_hex("QEMU has more CPUs than EL2 drives (-smp):", p->smp);
-  const uint64_t version = psci(HQ_PSCI_VERSION, 0, 0, 0);
+  const uint64_t version =
+      p->smp_fault == HQ_SMP_FAULT_OLD_PSCI ? 1u : psci(HQ_PSCI_VERSION, 0, 0, 0);
   p->psci_version = version;
   if ((version >> 31) != 0 || version < 2)
     hq_panic_hex(
@@ -78,7 +80,9 @@ void hq_smp_start(void) {
   const uint64_t deadline = t0 + second();
   uint64_t r;
   do { /* ON_PENDING: an earlier CPU_ON is still on its way (QEMU runs it asynchronously) */
-    r = psci(HQ_PSCI_CPU_ON, 1, (uint64_t)(uintptr_t)_secondary, (uint64_t)(uintptr_t)c1);
+    const uint64_t target = p->smp_fault == HQ_SMP_FAULT_REFUSED ? 7u : 1u; /* Aff0 7: none */
+    const char* entry = p->smp_fault == HQ_SMP_FAULT_SILENT ? _secondary_silent : _secondary;
+    r = psci(HQ_PSCI_CPU_ON, target, (uint64_t)(uintptr_t)entry, (uint64_t)(uintptr_t)c1);
   } while ((int64_t)r == PSCI_ON_PENDING && ticks() < deadline);
   p->psci_on = r;
   if (r != 0) return; /* the harness reports it (secondaries_up stays 0) */

@@ -186,6 +186,7 @@ void QemuMachine::spawn() {
   plat()->mutant = options_.mutant;
   plat()->smp = options_.smp;
   plat()->smp_level = options_.smp_level;
+  plat()->smp_fault = options_.smp_fault;
   plat()->next_event = UINT64_MAX;  // no other-CPU events unless a step sets some
   default_oracle(oracle());
 
@@ -367,8 +368,10 @@ void QemuMachine::wait_ready(std::chrono::milliseconds timeout, const char* what
   // EL2 waits up to a second for CPU 1 before it enters the agent (el2/smp.c).
   if (options_.smp > 1 && plat()->secondaries_up != 1) {
     const auto r = static_cast<int64_t>(plat()->psci_on);
-    fail("KCore in QEMU: CPU 1 did not come up within 1000 ms (PSCI CPU_ON returned " +
-         std::to_string(r) + ")");
+    if (r != 0)
+      fail("KCore in QEMU: PSCI CPU_ON did not start CPU 1 (it returned " + std::to_string(r) +
+           ")");
+    fail("KCore in QEMU: CPU 1 did not come up within 1000 ms of PSCI CPU_ON");
   }
 }
 

@@ -52,6 +52,8 @@ struct QemuOptions {
   // With smp 2, who performs the other CPUs' events (layout.h, hq_plat::smp_level): 1 CPU 1,
   // as the event's CPU; 0 CPU 0, as with one CPU.
   uint32_t smp_level = 1;
+  // A test's fault in starting CPU 1 (layout.h, enum hq_smp_fault); 0 = none.
+  uint32_t smp_fault = HQ_SMP_FAULT_NONE;
   std::chrono::milliseconds boot_timeout{10000};
   // The per-command watchdog. A step takes ~100 us; 10 s tells a hang from a loaded machine (at
   // load 8 on 2 cores a hypercall once took over 2 s).
