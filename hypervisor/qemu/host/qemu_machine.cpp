@@ -631,7 +631,6 @@ void QemuMachine::take_snapshot() {
   control("cont");
 }
 
-// Zeroes (punches) every page of `rg` that is resident but not in the snapshot.
 // The pages of `rg` the memory file holds (a write made them; SEEK_DATA/SEEK_HOLE cost a pair
 // of calls per run of them, where mincore looks up every page), less those of the snapshot,
 // become holes again, or zero pages with `zero`: the infrastructure's are the same few pages
@@ -743,8 +742,8 @@ void QemuMachine::reset() {
     take_snapshot();
     return;
   }
+  drain_output();  // before QMP: QEMU waiting on a full pipe holds the lock QMP needs
   control("stop");
-  drain_output();
   restore_snapshot();
   ring()->ready = 0;
   control("system_reset");
