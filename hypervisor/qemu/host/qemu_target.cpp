@@ -155,6 +155,15 @@ void QemuTarget::full_sync() {
   need_full_sync_ = false;
 }
 
+// KCore's register file (the host CPU's, in EL2's memory) into the mirror's; true when it
+// differed.
+bool QemuTarget::copy_regs() {
+  const void* file = machine_->guest(HQ_REGS_PA, sizeof(kc_cpu_regs));
+  if (std::memcmp(kn_cpu_regs(curid_), file, sizeof(kc_cpu_regs)) == 0) return false;
+  std::memcpy(kn_cpu_regs(curid_), file, sizeof(kc_cpu_regs));
+  return true;
+}
+
 // The pages EL2 reached since the last export, and the register file.
 void QemuTarget::sync_step() {
   bool overflow = false;
@@ -164,8 +173,7 @@ void QemuTarget::sync_step() {
   } else {
     for (const uint64_t i : pages) copy_page(i);
   }
-  std::memcpy(kn_cpu_regs(curid_), machine_->guest(HQ_REGS_PA, sizeof(kc_cpu_regs)),
-              sizeof(kc_cpu_regs));
+  copy_regs();
 }
 
 // The Parameters, into the table the reset restored to its defaults.
@@ -309,8 +317,7 @@ void QemuTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle)
   // The full export runs while EL2 restarts (a soft reset): the mirror and the register file
   // are the snapshot's, which EL2's restart only reads. Should it have changed one of them, the
   // mirror takes the change and the export runs again.
-  const auto regs = [&] { return machine_->guest(HQ_REGS_PA, sizeof(kc_cpu_regs)); };
-  std::memcpy(kn_cpu_regs(curid_), regs(), sizeof(kc_cpu_regs));
+  copy_regs();
   import(true);
   const auto t1 = Clock::now();
   std::vector<uint64_t> reached;
@@ -325,7 +332,7 @@ void QemuTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle)
   machine_->set_answer([this](hq_plat& p) { return answer(p); });
   write_params();
   machine_->plat_page().curid = curid_;  // the CPU KCore's handlers run as (plat_cpu_id)
-  bool changed = std::memcmp(kn_cpu_regs(curid_), regs(), sizeof(kc_cpu_regs)) != 0;
+  bool changed = copy_regs();
   if (overflow) {
     full_sync();
     changed = true;
@@ -337,7 +344,6 @@ void QemuTarget::reset(const model::MachineConfig& cfg, model::OraclePtr oracle)
   }
   if (changed) {
     ++stats_.restart_changes;
-    std::memcpy(kn_cpu_regs(curid_), regs(), sizeof(kc_cpu_regs));
     import(true);
   }
 }

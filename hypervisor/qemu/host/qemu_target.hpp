@@ -126,6 +126,7 @@ class QemuTarget final : public harness::Target {
   model::StepKind end_step(const HvcResult& r, bool verified);
   void catch_up();
   void copy_page(uint64_t index);
+  bool copy_regs();
   void full_sync();
   void sync_step();
   void write_params();
