@@ -633,17 +633,18 @@ void QemuMachine::take_snapshot() {
 
 // The pages of `rg` the memory file holds (a write made them; SEEK_DATA/SEEK_HOLE cost a pair
 // of calls per run of them, where mincore looks up every page), less those of the snapshot,
-// become holes again, or zero pages with `zero`: the infrastructure's are the same few pages
-// in every case (ring slots past the snapshot's, the guest agent's stack and stage-2 root), and
-// a hole costs a fallocate that unmaps the page from QEMU, which faults it in again.
-void QemuMachine::punch_new_pages(const SnapshotRange& rg, bool zero) {
+// become holes again (Clear::punch), or zero pages (Clear::zero): the infrastructure's are the
+// same few pages in every case (ring slots past the snapshot's, the guest agent's stack and
+// stage-2 root), and a hole costs a fallocate that unmaps the page from QEMU, which faults it
+// in again.
+void QemuMachine::clear_new_pages(const SnapshotRange& rg, Clear how) {
   const auto first = static_cast<off_t>(rg.first_page * kPage);
   const auto end = static_cast<off_t>((rg.first_page + rg.pages) * kPage);
   auto k = std::lower_bound(snap_pages_.begin(), snap_pages_.end(), rg.first_page);
   uint64_t run = 0, run_start = 0;
   const auto punch = [&] {
     if (run == 0) return;
-    if (zero) {
+    if (how == Clear::zero) {
       std::memset(mem_ + run_start * kPage, 0, run * kPage);
       run = 0;
       return;
@@ -711,12 +712,12 @@ void QemuMachine::restore_snapshot() {
   const auto* list = static_cast<const uint64_t*>(guest(HQ_TOUCH_LIST_PA, HQ_TOUCH_CAP * 8));
   const SnapshotRange& infra = ranges_[1];
   if (t->overflow) {
-    for (const auto& rg : ranges_) punch_new_pages(rg, false);
+    for (const auto& rg : ranges_) clear_new_pages(rg, Clear::punch);
     for (size_t i = 0; i < snap_pages_.size(); ++i)
       std::memcpy(mem_ + snap_pages_[i] * kPage, snap_data_.data() + i * kPage, kPage);
   } else {
     for (uint64_t i = 0; i < t->count && i < HQ_TOUCH_CAP; ++i) restore_page(list[i]);
-    punch_new_pages(infra, true);
+    clear_new_pages(infra, Clear::zero);
     auto k = std::lower_bound(snap_pages_.begin(), snap_pages_.end(), infra.first_page);
     for (; k != snap_pages_.end() && *k < infra.first_page + infra.pages; ++k) restore_page(*k);
   }

@@ -213,7 +213,8 @@ class QemuMachine {
   struct SnapshotRange {
     uint64_t first_page, pages;
   };
-  void punch_new_pages(const SnapshotRange& rg, bool zero);
+  enum class Clear { punch, zero };
+  void clear_new_pages(const SnapshotRange& rg, Clear how);
   std::vector<SnapshotRange> ranges_;  // where the snapshot looks for changed pages
   std::vector<uint64_t> snap_pages_;   // resident pages after boot (page index into the file)
   std::vector<uint8_t> snap_data_;     // their contents
