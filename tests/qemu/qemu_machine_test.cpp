@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <string>
@@ -546,12 +548,37 @@ TEST(QemuStart, APanicDuringBootIsReported) {
   }
 }
 
+// SIGSTOP takes effect when each thread next enters the kernel: a vCPU thread spinning in guest
+// code can still answer a hypercall meanwhile (3.8 us). True once every thread of `pid` is
+// stopped ('T' in /proc/<pid>/task/<tid>/stat).
+bool all_threads_stopped(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  for (int attempt = 0; attempt < 2000; ++attempt) {
+    bool stopped = true;
+    DIR* d = opendir(dir.c_str());
+    if (!d) return false;
+    while (dirent* e = readdir(d)) {
+      if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
+      std::ifstream f(dir + "/" + e->d_name + "/stat");
+      std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      const auto paren = stat.rfind(')');
+      if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'T')
+        stopped = false;
+    }
+    closedir(d);
+    if (stopped) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
 TEST(QemuStart, AHangIsTheWatchdogsAndResetStartsAFreshQemu) {
   QemuOptions o;
   o.command_timeout = std::chrono::milliseconds(300);
   QemuMachine m(o);
   const pid_t first = m.pid();
   ASSERT_EQ(kill(first, SIGSTOP), 0);  // QEMU stops answering
+  ASSERT_TRUE(all_threads_stopped(first));
   std::string what;
   const auto t0 = std::chrono::steady_clock::now();
   try {
