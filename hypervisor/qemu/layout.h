@@ -8,6 +8,14 @@
 
 #include <stdint.h>
 
+#include "core/constants.h"
+
+/* QEMU virt's GICv2 (-M virt,gic-version=2): distributor and CPU interface. The VM's interrupt
+ * exits are the EL1 physical timer's (non-secure) PPI. */
+#define HQ_GICD_PA 0x08000000ull
+#define HQ_GICC_PA 0x08010000ull
+#define HQ_TIMER_PPI 30u
+
 /* QEMU virt: RAM starts at 1 GiB; we give it 2 GiB (-m 2048M). */
 #define HQ_RAM_BASE 0x40000000ull
 #define HQ_RAM_SIZE 0x80000000ull
@@ -206,9 +214,13 @@ enum hq_cmd {
    * it; `value` comes back as the word. BAD_COMMAND with one CPU. */
   HQ_CMD_SMP_COUNT = 11,
 };
-/* How the guest agent's VM_EXIT traps (agent/start.S guest_exit): hvc #0, `mrs x0,
- * id_aa64pfr0_el1` (trapped by HCR_EL2.TID3: EC 0x18), wfi (HCR_EL2.TWI: EC 0x01), hvc #5. */
-/* HQ_EXIT_FAULT is no exit: a host stage-2 fault injected while a VM runs (`hvc #3`); nor is
+/* How the guest agent's VM_EXIT traps (agent/start.S guest_exit, docs/qemu.md "vCPU run and VM
+ * exits"): hvc #0; `mrs x0, id_aa64pfr0_el1` (trapped by HCR_EL2.TID3: EC 0x18); wfi
+ * (HCR_EL2.TWI: EC 0x01); the EL1 physical timer armed to fire at once, whose interrupt the GIC
+ * delivers to EL2 (HCR_EL2.IMO); a load from, or a branch to, an IPA the running VM's stage 2
+ * does not map (hq_ring.guest_hole_ipa: a stage-2 data or instruction abort); hvc #5, which EL2
+ * takes as the operation's exit injected (HVC32, WFE, an unknown class or exit code).
+ * HQ_EXIT_FAULT is no exit: a host stage-2 fault injected while a VM runs (`hvc #3`); nor is
  * HQ_EXIT_DMA: the DMA doorbell while a VM runs (`hvc #7`). */
 enum hq_exit_kind {
   HQ_EXIT_HVC = 0,
@@ -216,8 +228,32 @@ enum hq_exit_kind {
   HQ_EXIT_SYSREG = 2,
   HQ_EXIT_WFI = 3,
   HQ_EXIT_FAULT = 4,
-  HQ_EXIT_DMA = 5
+  HQ_EXIT_DMA = 5,
+  HQ_EXIT_IRQ = 6,
+  HQ_EXIT_DABT = 7,
+  HQ_EXIT_IABT = 8
 };
+/* The instruction a VM_EXIT with exit code `ec` and syndrome `esr` traps by (the agent's choice,
+ * which the harness counts as real or injected). The spec's classes are the architecture's but
+ * for SYS64 (abstract: 30). */
+static inline enum hq_exit_kind hq_exit_kind_of(uint64_t ec, uint64_t esr) {
+  if (ec == KC_ARM_EXCEPTION_INTERRUPT) return HQ_EXIT_IRQ;
+  if (ec != KC_ARM_EXCEPTION_TRAP) return HQ_EXIT_INJECT;
+  switch ((esr >> KC_ESR_EC_SHIFT) & 0x3Fu) {
+    case KC_ESR_EC_HVC64:
+      return HQ_EXIT_HVC;
+    case KC_ESR_EC_SYS64:
+      return HQ_EXIT_SYSREG;
+    case KC_ESR_EC_WFX: /* ISS.TI 0: WFI. QEMU 7.2 does not trap WFE (HCR_EL2.TWE). */
+      return (esr & 1u) ? HQ_EXIT_INJECT : HQ_EXIT_WFI;
+    case KC_ESR_EC_DABT_LOW:
+      return HQ_EXIT_DABT;
+    case KC_ESR_EC_IABT_LOW:
+      return HQ_EXIT_IABT;
+    default:
+      return HQ_EXIT_INJECT;
+  }
+}
 /* BAD_STEP: EL2 saw something the harness did not expect (an access that should have faulted
  * did not, a store value that is not the spec's): a bug of the platform, not a verdict. */
 enum hq_status {
@@ -251,6 +287,12 @@ struct hq_ring {
    * eret loaded; a VM_EXIT loads them back before its hvc and stores them after it). */
   uint64_t guest_access_resume;
   uint64_t vm_x[31];
+  /* Right after vm_x (the agent reaches it from SP_EL1): an IPA EL2 keeps unmapped in the
+   * running VM's stage 2 as the hardware walks it, for an abort exit (set at each entry). */
+  uint64_t guest_hole_ipa;
+  /* Where the guest agent resumes after an exit whose trap leaves no instruction to resume
+   * after (an interrupt, an abort) when KCore resumes the VM (agent/start.S guest_exit). */
+  uint64_t guest_exit_resume;
   uint64_t pad_;
   struct hq_slot slot[HQ_RING_SLOTS];
 };
@@ -281,6 +323,8 @@ struct hq_cpu_info {
   uint64_t stop_ticks, start_ticks, timer_hz;
   /* Other-CPU events this CPU performed (kc_replay_map_host), since QEMU started. */
   volatile uint64_t replays;
+  /* VM exits by the VM's timer interrupt, and by a real stage-2 abort (world.c). */
+  volatile uint64_t irqs, guest_aborts;
   struct hq_mbox mbox; /* CPU 1's jobs */
 };
 

@@ -16,6 +16,11 @@ void guest_main(void);
 void guest_exit(uint64_t vm_x[31], uint64_t kind);
 uint64_t guest_access(uint64_t vm_x[31], uint64_t ipa, uint64_t value, uint64_t store);
 void guest_access_resume(void);
+void guest_exit_resume(void);
+
+_Static_assert(__builtin_offsetof(struct hq_ring, guest_hole_ipa) ==
+                   __builtin_offsetof(struct hq_ring, vm_x) + 248,
+               "start.S guest_exit: the hole's address is at [SP_EL1, #248]");
 
 /* VCPU_RUN's registers: not the slot, which the ring may reuse while the VM runs. */
 static uint64_t run_x[31];
@@ -90,24 +95,6 @@ void agent_main(void) {
   }
 }
 
-/* How the VM's exit traps (docs/qemu.md, "vCPU run and VM exits"): the real instruction whose
- * trap has the operation's exit class (hvc #0 for a hypercall, a trapped MRS for SYS64, WFI for
- * WFx), or `hvc #5`, which EL2 takes as the operation's exit injected (interrupts, aborts,
- * HVC32, unknown codes). */
-static uint64_t guest_exit_kind(uint64_t ec, uint64_t esr) {
-  if (ec != KC_ARM_EXCEPTION_TRAP) return HQ_EXIT_INJECT;
-  switch ((esr >> KC_ESR_EC_SHIFT) & 0x3Fu) {
-    case KC_ESR_EC_HVC64:
-      return HQ_EXIT_HVC;
-    case KC_ESR_EC_SYS64:
-      return HQ_EXIT_SYSREG;
-    case KC_ESR_EC_WFX:
-      return (esr & 1u) ? HQ_EXIT_INJECT : HQ_EXIT_WFI; /* ISS.TI 0: WFI */
-    default:
-      return HQ_EXIT_INJECT;
-  }
-}
-
 /* The guest agent: entered by EL2 each time KCore runs a vCPU (agent/start.S guest_start). The
  * VCPU_RUN command at the tail is done; then VM-side commands until an exit returns to the host
  * (the host agent resumes, and this loop is abandoned). */
@@ -116,6 +103,7 @@ void guest_main(void) {
   uint64_t tail = ring->tail;
   barrier();
   ring->guest_access_resume = (uint64_t)(uintptr_t)&guest_access_resume;
+  ring->guest_exit_resume = (uint64_t)(uintptr_t)&guest_exit_resume;
   ring->slot[tail % HQ_RING_SLOTS].status = HQ_STATUS_OK;
   barrier();
   ring->tail = ++tail;
@@ -131,7 +119,7 @@ void guest_main(void) {
       case HQ_CMD_VM_EXIT: {
         ring->hvc_status = HQ_STATUS_UNDEFINED;
         for (uint32_t i = 0; i < 4; ++i) ring->vm_x[i] = s->x[i];
-        guest_exit(ring->vm_x, guest_exit_kind(s->exit[0], s->exit[1]));
+        guest_exit(ring->vm_x, hq_exit_kind_of(s->exit[0], s->exit[1]));
         s->status = ring->hvc_status == 0 ? HQ_STATUS_OK : HQ_STATUS_UNDEFINED;
         break;
       }

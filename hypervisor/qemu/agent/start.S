@@ -202,9 +202,12 @@ guest_start:
 /* void guest_exit(uint64_t vm_x[31], uint64_t kind): the VM's exit with x0..x30 = vm_x, trapped
  * by the instruction `kind` names (layout.h, enum hq_exit_kind). Returns when the VM resumes,
  * vm_x := x0..x30 as EL2 resumed it; an exit to the host never returns (the next run enters
- * guest_start). A trapped MRS or WFI does not execute: EL2 resumes after it. HQ_EXIT_FAULT is
- * the injected host fault's `hvc #3` (the handler refuses it while a VM runs; the VM resumes).
- * HQ_EXIT_DMA is the DMA doorbell `hvc #7` (EL2's device does the access; the VM resumes). */
+ * guest_start). A trapped MRS or WFI does not execute: EL2 resumes after it. An interrupt or
+ * abort exit resumes, if KCore resumes the VM, at guest_exit_resume. Those three need one
+ * register after the VM's are loaded (the timer's enable, the hole's address): x30, whose VM
+ * value EL2 takes from vm_x[30] (world.c). HQ_EXIT_FAULT is the injected host fault's `hvc #3`
+ * (the handler refuses it while a VM runs; the VM resumes). HQ_EXIT_DMA is the DMA doorbell
+ * `hvc #7` (EL2's device does the access; the VM resumes). */
 	.global guest_exit
 guest_exit:
 	save_own gsaved, x2, x3
@@ -219,6 +222,8 @@ guest_exit:
 	b.eq	5f
 	cmp	x1, #5
 	b.eq	6f
+	cmp	x1, #6
+	b.hs	7f
 	load_all_sp
 	hvc	#0
 	b	2f
@@ -236,6 +241,25 @@ guest_exit:
 	b	2f
 6:	load_all_sp
 	hvc	#7
+	b	2f
+7:	cmp	x1, #6
+	b.eq	8f
+	cmp	x1, #7
+	b.eq	9f
+	load_all_sp			/* HQ_EXIT_IABT */
+	ldr	x30, [sp, #248]		/* hq_ring.guest_hole_ipa, right after vm_x */
+	br	x30
+8:	load_all_sp			/* HQ_EXIT_IRQ: the EL1 physical timer, due now */
+	msr	cntp_tval_el0, xzr
+	mov	x30, #1			/* CNTP_CTL: enabled, not masked */
+	msr	cntp_ctl_el0, x30
+	isb
+10:	b	10b			/* until the interrupt is taken */
+9:	load_all_sp			/* HQ_EXIT_DABT */
+	ldr	x30, [sp, #248]
+	ldr	x30, [x30]
+	.global guest_exit_resume
+guest_exit_resume:
 2:	store_all_sp
 	restore_own gsaved
 	ret

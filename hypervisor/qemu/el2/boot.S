@@ -65,13 +65,11 @@ hq_park:
 	dmb	ish
 	b	_start
 
-/* A trap from EL1 (the host agent): x0..x30 go to this CPU's register file (the one the core
- * sees through plat_cpu_regs; its address is the first word of the per-CPU block), hq_trap
- * handles it, and the registers it leaves there are what the agent resumes with. SP_EL2 is back
- * at the stack top on every entry. */
-	.text
-	.balign 4
-hq_lower_sync:
+/* A trap from EL1 (an agent): x0..x30 go to this CPU's register file (the one the core sees
+ * through plat_cpu_regs; its address is the first word of the per-CPU block), hq_trap (hq_irq
+ * for an interrupt) handles it, and the registers it leaves there are what the agent resumes
+ * with. SP_EL2 is back at the stack top on every entry. */
+.macro lower_entry handler
 	stp	x0, x1, [sp, #-16]!
 	mrs	x0, tpidr_el2
 	ldr	x0, [x0]
@@ -92,7 +90,7 @@ hq_lower_sync:
 	str	x30, [x0, #240]
 	ldp	x2, x3, [sp], #16
 	stp	x2, x3, [x0]
-	bl	hq_trap
+	bl	\handler
 	mrs	x30, tpidr_el2
 	ldr	x30, [x30]
 	ldp	x0, x1, [x30]
@@ -112,6 +110,14 @@ hq_lower_sync:
 	ldp	x28, x29, [x30, #224]
 	ldr	x30, [x30, #240]
 	eret
+.endm
+
+	.text
+	.balign 4
+hq_lower_sync:
+	lower_entry hq_trap
+hq_lower_irq:
+	lower_entry hq_irq
 
 /* Anything else is a bug of the platform or the agent: hq_unexpected(vector offset) panics. */
 .macro unexpected off
@@ -134,7 +140,8 @@ hq_vectors:
 	unexpected 0x380
 	.balign 0x80
 	b	hq_lower_sync		/* 0x400: synchronous from lower EL, AArch64 */
-	unexpected 0x480
+	.balign 0x80
+	b	hq_lower_irq		/* 0x480: IRQ from lower EL, AArch64 (a VM's timer, world.c) */
 	unexpected 0x500
 	unexpected 0x580
 	unexpected 0x600

@@ -43,13 +43,13 @@ void hq_query_point(void);
 /* HCR_EL2: RW (EL1 is AArch64), DC (stage-1 off at EL1 means normal cacheable memory, so the
  * agent needs no page tables of its own), SWIO, VM (stage 2 on). */
 #define HCR_VALUE ((1ull << 31) | (1ull << 12) | (1ull << 1) | 1ull)
-/* HCR_EL2 while a VM runs (the spec's HCR value 3 is symbolic): the host's, plus TWI, TWE
- * (WFI/WFE trap), TSC (SMC traps), TACR, TID3 and TVM (the system-register traps KVM sets: ID
- * registers, auxiliary control, writes to the virtual-memory controls). HVC always traps. No
- * IMO/FMO/AMO: no interrupt source is configured; an interrupt exit is injected (hvc #5). */
+/* HCR_EL2 while a VM runs (the spec's HCR value 3 is symbolic): the host's, plus IMO (physical
+ * interrupts to EL2: the VM's timer, an interrupt exit), TWI, TWE (WFI/WFE trap; QEMU 7.2 traps
+ * only WFI), TSC (SMC traps), TACR, TID3 and TVM (the system-register traps KVM sets: ID
+ * registers, auxiliary control, writes to the virtual-memory controls). HVC always traps. */
 #define HCR_GUEST                                                                         \
-  (HCR_VALUE | (1ull << 13) | (1ull << 14) | (1ull << 19) | (1ull << 21) | (1ull << 18) | \
-   (1ull << 26))
+  (HCR_VALUE | (1ull << 4) | (1ull << 13) | (1ull << 14) | (1ull << 19) | (1ull << 21) | \
+   (1ull << 18) | (1ull << 26))
 #define SPSR_EL1H_MASKED 0x3C5ull
 
 /* world.c: whether the guest agent (a VM's vCPU) is what trapped. */

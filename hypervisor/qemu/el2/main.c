@@ -65,6 +65,22 @@ _Static_assert(sizeof(struct kc_cpu_regs) <= 4096, "the register file is one pag
 _Static_assert(__builtin_offsetof(struct hq_plat, parked) == 800, "boot.S: HQ_PLAT_PARKED");
 _Static_assert(__builtin_offsetof(struct hq_plat, go) == 808, "boot.S: HQ_PLAT_GO");
 
+/* The VM's timer interrupt (world.c, hq_irq): EL1 may use its physical timer and counter
+ * (CNTHCTL_EL2.EL1PCEN, EL1PCTEN), the timer starts disarmed, and the GIC forwards its PPI to
+ * CPU 0's interface at a priority the mask lets through. Device state outlives a soft reset,
+ * so every entry sets it again. */
+static void arm_gic(void) {
+  HQ_WRITE_SYSREG(cnthctl_el2, 3ull);
+  HQ_WRITE_SYSREG(cntp_ctl_el0, 0ull);
+  volatile uint32_t* gicd = (volatile uint32_t*)(uintptr_t)HQ_GICD_PA;
+  volatile uint32_t* gicc = (volatile uint32_t*)(uintptr_t)HQ_GICC_PA;
+  gicd[0x400 / 4 + HQ_TIMER_PPI / 4] = 0x80u << (8u * (HQ_TIMER_PPI % 4)); /* IPRIORITYR */
+  gicd[0x100 / 4] = 1u << HQ_TIMER_PPI;                                    /* ISENABLER0 */
+  gicd[0] = 1u;                                                            /* GICD_CTLR */
+  gicc[1] = 0xF0u;                                                         /* GICC_PMR */
+  gicc[0] = 1u;                                                            /* GICC_CTLR */
+}
+
 void hq_main(void) {
   hq_cpu_enter(0, HQ_REGS_PA, 1); /* first: a panic looks at the block */
   struct hq_plat* p = hq_plat();
@@ -90,6 +106,7 @@ void hq_main(void) {
   HQ_WRITE_SYSREG(cptr_el2, 0x33FFull); /* RES1 bits only: no FP/SIMD trap */
   HQ_WRITE_SYSREG(sctlr_el1, SCTLR_EL1_MMU_OFF);
   HQ_WRITE_SYSREG(cpacr_el1, 3ull << 20);
+  arm_gic();
   hq_world_reset();
   /* Every VMID: a VM of the last case may have run under the same VMID. */
   __asm__ volatile("isb\n tlbi alle1is\n tlbi alle2is\n dsb ish\n isb" ::: "memory");

@@ -17,12 +17,14 @@ int hq_in_guest(void);
 void hq_world_reset(void);
 uint64_t hq_vcpu_run(uint64_t elr, uint64_t* spsr);
 uint64_t hq_guest_trap(uint64_t esr, uint64_t elr, uint64_t* spsr);
+void hq_irq(void);
 void hq_dma(void);
 
 #define ESR_EC(esr) (((esr) >> 26) & 0x3Fu)
 #define EC_HVC64 0x16u
 #define EC_WFX 0x01u
 #define EC_SYS64 0x18u
+#define EC_IABT_LOW 0x20u
 #define EC_DABT_LOW 0x24u
 
 /* hq_cpu's in_guest, host_elr, host_spsr, host_sp_el1: zero after every (re)start of EL2, which
@@ -65,6 +67,19 @@ static void copy_page(uint64_t dst, uint64_t src) {
   for (uint32_t i = 0; i < 512; ++i) d[i] = s[i];
 }
 
+/* An IPA the hardware's walk of the running VM's stage 2 (just built by guest_root) does not
+ * map, for the guest agent's abort exits: a free 2 MiB slot of the level-2 table that maps the
+ * agent's block, which is the host agent's own (only the block) or a copy of KCore's. */
+static uint64_t hole_ipa(void) {
+  const volatile uint64_t* r = (const volatile uint64_t*)(uintptr_t)HQ_GUEST_ROOT_PA;
+  const volatile uint64_t* l1 =
+      (const volatile uint64_t*)(uintptr_t)(r[kc_pgd_index(HQ_AGENT_IPA)] & DESC_ADDR);
+  const volatile uint64_t* l2 = (const volatile uint64_t*)(uintptr_t)(l1[0] & DESC_ADDR);
+  for (uint32_t i = 1; i < 512; ++i)
+    if (l2[i] == 0) return HQ_AGENT_IPA + (uint64_t)i * KC_PMD_SIZE;
+  hq_panic_hex("not realized: a VM maps the whole GiB of the guest agent's IPA", HQ_AGENT_IPA);
+}
+
 static uint64_t guest_root(uint64_t vttbr) {
   const uint64_t root = vttbr & KC_PHYS_MASK & ~(KC_PAGE_SIZE - 1u);
   const uint32_t i0 = kc_pgd_index(HQ_AGENT_IPA);
@@ -92,6 +107,7 @@ static uint64_t guest_root(uint64_t vttbr) {
     r[i0] = HQ_GUEST_L1_PA | S2_TABLE;
   }
   __asm__ volatile("dsb ishst" ::: "memory");
+  hq_ring()->guest_hole_ipa = hole_ipa();
   return HQ_GUEST_ROOT_PA | (vttbr & ~KC_PHYS_MASK);
 }
 
@@ -157,29 +173,68 @@ static uint64_t fp_d1(void) {
   return v;
 }
 
-/* The VM's exit: x0..x3 are the hardware's at the trap (the agent loaded the operation's), the
- * exit code, syndrome and fault registers the operation's (docs/qemu.md: the generator's
- * syndromes have IL = 0, which no trap reports, and the spec's SYS64 class is abstract, so
- * they are never the hardware's); the trap's class must be the operation's. */
-static void vm_exit(uint64_t* elr, uint64_t* spsr) {
+/* The VM's exit, trapped by the hardware as `kind` (enum hq_exit_kind), which must be how the
+ * agent realizes the operation's exit (hq_exit_kind_of). x0..x30 are the hardware's at the trap
+ * (the agent loaded the VM's; for an interrupt or abort its x30 held the agent's own value, and
+ * the VM's is vm_x[30]). The exit code, syndrome and fault registers are the operation's
+ * (docs/qemu.md: the generator's syndromes have IL = 0, which no trap reports, and the spec's
+ * SYS64 class is abstract, so they are never the hardware's). If KCore resumes the VM, the
+ * agent resumes after the trapped instruction (MRS, WFI), at guest_exit_resume (interrupt,
+ * abort: nothing to resume after), or where the hvc returns. */
+static void vm_exit(uint64_t* elr, uint64_t* spsr, enum hq_exit_kind kind) {
   struct kcore* kc = hq_kcore();
   const struct hq_slot* s = current_slot();
-  if (s->cmd != HQ_CMD_VM_EXIT)
-    hq_panic_hex("a guest hypercall outside a VM exit: command", s->cmd);
-  const uint64_t ec = ESR_EC(HQ_READ_SYSREG(esr_el2));
-  const uint64_t want = ESR_EC(s->exit[1]);
-  const int trap = s->exit[0] == KC_ARM_EXCEPTION_TRAP;
-  const int real_ok = (ec == EC_HVC64 && (HQ_READ_SYSREG(esr_el2) & 0xFFFFu) == 5u) ||
-                      (trap && ec == EC_HVC64 && want == KC_ESR_EC_HVC64) ||
-                      (trap && ec == EC_SYS64 && want == KC_ESR_EC_SYS64) ||
-                      (trap && ec == EC_WFX && want == KC_ESR_EC_WFX);
-  if (!real_ok) hq_panic_hex("a guest trap of another class than its exit: ESR", ec);
+  if (s->cmd != HQ_CMD_VM_EXIT) hq_panic_hex("a guest exit outside a VM exit: command", s->cmd);
+  if (kind != hq_exit_kind_of(s->exit[0], s->exit[1]))
+    hq_panic_hex("a guest trap of another kind than its exit's: kind", kind);
+  const int late = kind == HQ_EXIT_IRQ || kind == HQ_EXIT_DABT || kind == HQ_EXIT_IABT;
+  if (late) hq_regs()->regs.x[30] = hq_ring()->vm_x[30];
   uint64_t x[4];
   for (uint32_t i = 0; i < 4; ++i) x[i] = hq_regs()->regs.x[i];
   el1_from_hw(&hq_regs()->regs);
   const enum kc_step st = kc_vm_exit(kc, s->exit[0], s->exit[1], x, s->exit[2], s->exit[3]);
   hq_ring()->hvc_status = st;
-  if (kc_cpu_of(kc)->ihost) leave_guest(elr, spsr);
+  if (kc_cpu_of(kc)->ihost) {
+    leave_guest(elr, spsr);
+  } else if (late) {
+    *elr = hq_ring()->guest_exit_resume;
+  } else if (kind == HQ_EXIT_SYSREG || kind == HQ_EXIT_WFI) {
+    *elr += 4u;
+  }
+}
+
+/* The guest agent's abort exit (agent/start.S: a load from or a branch to the hole): the
+ * hardware's fault address must be the hole. */
+static void abort_exit(uint64_t* elr, uint64_t* spsr, enum hq_exit_kind kind) {
+  const uint64_t hpfar = HQ_READ_SYSREG(hpfar_el2);
+  if (((hpfar >> 4) << KC_PAGE_SHIFT) != hq_ring()->guest_hole_ipa)
+    hq_panic_hex("a guest abort exit away from the hole: HPFAR", hpfar);
+  hq_cpu()->info.guest_aborts = hq_cpu()->info.guest_aborts + 1;
+  vm_exit(elr, spsr, kind);
+}
+
+/* GICv2 of QEMU virt (-M virt,gic-version=2): the CPU interface, for the VM's timer (main.c
+ * arms the GIC; the guest agent, the timer). */
+#define GICC_IAR (HQ_GICC_PA + 0x0Cu)
+#define GICC_EOIR (HQ_GICC_PA + 0x10u)
+
+/* An interrupt from EL1 (boot.S, vector 0x480; HCR_EL2.IMO routes them here while a VM runs):
+ * the running VM's EL1 physical timer, which the guest agent armed for an interrupt exit. The
+ * timer is disarmed (its level drops) and the interrupt ended before KCore sees the exit. */
+void hq_irq(void) {
+  uint64_t elr = HQ_READ_SYSREG(elr_el2);
+  uint64_t spsr = HQ_READ_SYSREG(spsr_el2);
+  const uint32_t iar = *(volatile uint32_t*)(uintptr_t)GICC_IAR;
+  HQ_WRITE_SYSREG(cntp_ctl_el0, 0ull);
+  __asm__ volatile("isb" ::: "memory");
+  *(volatile uint32_t*)(uintptr_t)GICC_EOIR = iar;
+  if ((iar & 0x3FFu) != HQ_TIMER_PPI)
+    hq_panic_hex("an interrupt EL2 did not arm: INTID", iar & 0x3FFu);
+  if (!hq_in_guest()) hq_panic_hex("the VM's timer interrupt while the host runs: ELR", elr);
+  hq_cpu()->info.irqs = hq_cpu()->info.irqs + 1;
+  vm_exit(&elr, &spsr, HQ_EXIT_IRQ);
+  HQ_WRITE_SYSREG(elr_el2, elr);
+  HQ_WRITE_SYSREG(spsr_el2, spsr);
 }
 
 /* The word the MMU reached for an access at ipa through the leaf `w` found. A level-2 block
@@ -253,8 +308,10 @@ uint64_t hq_guest_trap(uint64_t esr, uint64_t elr, uint64_t* spsr) {
         case 1u:
           hq_park_all();
         case 0u: /* a hypercall exit */
+          vm_exit(&elr, spsr, HQ_EXIT_HVC);
+          break;
         case 5u: /* any other exit, injected */
-          vm_exit(&elr, spsr);
+          vm_exit(&elr, spsr, HQ_EXIT_INJECT);
           break;
         case 6u:
           guest_access_done();
@@ -274,13 +331,22 @@ uint64_t hq_guest_trap(uint64_t esr, uint64_t elr, uint64_t* spsr) {
       }
       break;
     case EC_SYS64: /* the agent's trapped MRS: a SYS64 exit */
-    case EC_WFX:   /* its trapped WFI: a WFx exit */
-      vm_exit(&elr, spsr);
-      if (hq_cpu()->in_guest) elr += 4u; /* the VM resumes after the instruction it trapped on */
+      vm_exit(&elr, spsr, HQ_EXIT_SYSREG);
+      break;
+    case EC_WFX: /* its trapped WFI: a WFx exit (it executes no WFE) */
+      if (esr & 1u) hq_panic_hex("a trapped WFE from the guest agent: ESR", esr);
+      vm_exit(&elr, spsr, HQ_EXIT_WFI);
+      break;
+    case EC_IABT_LOW: /* its branch to the hole: an instruction abort exit */
+      abort_exit(&elr, spsr, HQ_EXIT_IABT);
       break;
     case EC_DABT_LOW: {
-      /* The VM's access to a page its stage 2 does not map: the spec's access does nothing. */
       const struct hq_slot* s = current_slot();
+      if (s->cmd == HQ_CMD_VM_EXIT) { /* its load from the hole: a data abort exit */
+        abort_exit(&elr, spsr, HQ_EXIT_DABT);
+        break;
+      }
+      /* The VM's access to a page its stage 2 does not map: the spec's access does nothing. */
       const uint64_t hpfar = HQ_READ_SYSREG(hpfar_el2);
       if ((s->cmd != HQ_CMD_MEM_LOAD && s->cmd != HQ_CMD_MEM_STORE) ||
           ((hpfar >> 4) << KC_PAGE_SHIFT) != (s->ipa & ~(KC_PAGE_SIZE - 1u)))

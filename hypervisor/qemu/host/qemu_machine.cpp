@@ -200,7 +200,7 @@ void QemuMachine::spawn() {
       "-name",
       name_,
       "-M",
-      "virt,virtualization=on,memory-backend=ram0",
+      "virt,virtualization=on,gic-version=2,memory-backend=ram0",
       "-cpu",
       options_.cpu,
       "-m",

@@ -640,8 +640,9 @@ model::StepKind QemuTarget::step_vcpu_run(const model::VcpuRun& run) {
 }
 
 // The running VM traps: the guest agent's real `hvc #0` for a hypercall exit, a trapped MRS for
-// SYS64, a trapped WFI for WFx, `hvc #5` (the operation's exit injected) for any other; x0..x3
-// are in the hardware registers at the trap either way.
+// SYS64, a trapped WFI for WFx, its timer's interrupt for an interrupt exit, a stage-2 abort for
+// an abort exit, `hvc #5` (the operation's exit injected) for any other; x0..x30 are in the
+// hardware registers at the trap either way.
 model::StepKind QemuTarget::step_vm_exit(const model::VmExit& e) {
   MemAccess a;
   a.exit = {fit64(e.ec, "an exit code"), fit64(e.esr, "esr"), fit64(e.hpfar, "hpfar"),
@@ -661,11 +662,8 @@ model::StepKind QemuTarget::step_vm_exit(const model::VmExit& e) {
     return model::StepKind::halted;
   }
   a.cmd = HQ_CMD_VM_EXIT;
-  // The agent's choice (agent.c, guest_exit_kind): the real instruction of the exit's class.
-  const uint64_t cls = (a.exit[1] >> KC_ESR_EC_SHIFT) & 0x3Fu;
-  const bool real =
-      a.exit[0] == KC_ARM_EXCEPTION_TRAP && (cls == KC_ESR_EC_HVC64 || cls == KC_ESR_EC_SYS64 ||
-                                             (cls == KC_ESR_EC_WFX && (a.exit[1] & 1u) == 0));
+  // The agent's choice (layout.h, hq_exit_kind_of): the real trap of the exit's kind.
+  const bool real = hq_exit_kind_of(a.exit[0], a.exit[1]) != HQ_EXIT_INJECT;
   return command(&a, nullptr, real ? &stats_.real_exits : &stats_.injected_exits);
 }
 
