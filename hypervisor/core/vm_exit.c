@@ -168,6 +168,11 @@ enum kc_step kc_vm_exit(const struct kcore* kc, uint64_t ec, uint64_t esr, const
     if (!dispatch_trap(kc, cpu, v, c, phys)) return KC_STEP_DONE; /* the VM resumes */
   } else if (ec != KC_ARM_EXCEPTION_INTERRUPT) {
     kc_halt(kc, "VM exit: an unknown exit code");
+  } else if (KC_MUTANT(50)) {
+    /* mutant 50: an interrupt exit re-enters the VM; the host never sees its interrupt */
+    kc_gprs_from_core(&c->regs, &phys->regs);
+    cpu->icore = 0;
+    return KC_STEP_DONE;
   }
   prep_exit_vm(kc, v, vcpu, c, phys);
   switch_to_host(kc, cpu, phys);

@@ -189,6 +189,9 @@ static const struct kn_mutant mutants[] = {
     {49, "set-boot-info-no-end-check", "argument-validation",
      "SET_BOOT_INFO does not check that load_addr + size is a physical address", HOST, "outcome",
      0},
+    /* ---- exits, later (ids ascend) ---- */
+    {50, "interrupt-exit-resumes-vm", "exit-handling",
+     "an interrupt exit re-enters the VM instead of returning to the host", VMS, "divergence", 0},
 };
 
 #define COUNT (sizeof mutants / sizeof mutants[0])

@@ -190,6 +190,30 @@ TEST(QemuVm, EachExitClassTrapsByItsOwnMechanism) {
   EXPECT_EQ(qemu.stats().injected_exits, injected + 1);
 }
 
+// An interrupt exit leaves no instruction to resume after: if KCore re-enters the VM (mutant 50
+// does; the spec returns to the host), the guest agent resumes at guest_exit_resume and keeps
+// serving the VM's commands.
+TEST(QemuVm, AVmReenteredAfterARealInterruptRunsOn) {
+  const model::HandlerMask h = handler_bit(Handler::host_hvc) |
+                               handler_bit(Handler::host_vcpu_run) | handler_bit(Handler::vm_exit);
+  const std::vector<generators::Case> cases = cases_with(h, 1, 1, 1);
+  QemuTarget qemu;
+  qemu.set_mutant(50);
+  run_until_a_vm_runs(qemu, cases.front());
+  const auto* cpu0 = static_cast<const hq_cpu_info*>(qemu.machine()->guest(HQ_PERCPU_PA));
+  const auto irqs0 = cpu0->irqs;
+  model::VmExit irq;
+  irq.ec = k::ARM_EXCEPTION_INTERRUPT;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(qemu.step(irq), model::StepKind::ok);
+    EXPECT_FALSE(qemu.state().ihost);  // the mutant re-entered the VM
+    EXPECT_EQ(qemu.step(trap_exit(k::ESR_ELx_EC_SYS64)), model::StepKind::ok);
+    EXPECT_FALSE(qemu.state().ihost);
+  }
+  EXPECT_EQ(cpu0->irqs, irqs0 + 3);
+  EXPECT_EQ(qemu.step(trap_exit(k::ESR_ELx_EC_WFx)), model::StepKind::halted);
+}
+
 // The harness answers what KCore's entry checks would while the CPU cannot take the trap: a VM
 // exit while the host runs is undefined; VCPU_RUN of a non-VM halts the CPU, and later a
 // VCPU_RUN halts again with x0 recorded, a VM exit is undefined.
@@ -228,7 +252,7 @@ TEST(QemuVm, MutantsOfRunAndExitAreKilled) {
                                handler_bit(Handler::set_reg);
   const std::vector<generators::Case> cases = cases_with(h, 15, 9000, 2);
   QemuTarget qemu;
-  for (const uint32_t mutant : {39u, 43u, 0u}) {
+  for (const uint32_t mutant : {39u, 43u, 50u, 0u}) {
     qemu.set_mutant(mutant);
     size_t steps = 0;
     const std::vector<Trace> t = run_all(qemu, cases, &steps);
