@@ -143,7 +143,8 @@ Action add_mutants(CLI::App& app) {
                      qemu ? "this target carries no mutants" : err.c_str());
         return kExitUsage;
       }
-      on = std::make_unique<harness::MutantsOn>(lib->mutants(), *qemu, select);
+      on =
+          std::make_unique<harness::MutantsOn>(harness::on_hardware(lib->mutants()), *qemu, select);
       source = on.get();
     }
     auto reference = harness::make_target(a->against, &err);

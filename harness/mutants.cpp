@@ -91,6 +91,12 @@ std::vector<MutantResult> run_mutants(MutantSource& lib, Target& reference,
   return out;
 }
 
+std::vector<MutantInfo> on_hardware(std::vector<MutantInfo> catalog) {
+  for (MutantInfo& m : catalog)
+    if (m.equivalent.rfind("native only:", 0) == 0) m.equivalent.clear();
+  return catalog;
+}
+
 MutantScore score(const std::vector<MutantResult>& results) {
   MutantScore s;
   std::vector<double> secs, lens;

@@ -23,7 +23,8 @@ struct MutantInfo {
   std::uint32_t id = 0;
   std::string name, area, description, endangers, caught_by;
   // Empty, or why no observation can tell it from the original; "unreached: ..." when some
-  // case could but the generator does not produce one (it runs, and counts against the score).
+  // case could but the generator does not produce one (it runs, and counts against the score);
+  // "native only: ..." when only the native platform cannot show it (on_hardware runs it).
   std::string equivalent;
   bool is_equivalent() const {
     return !equivalent.empty() && equivalent.rfind("unreached:", 0) != 0;
@@ -89,6 +90,10 @@ class MutantsOn final : public MutantSource {
   Target& target_;
   std::function<void(std::uint32_t)> select_;
 };
+
+// The catalog as a target on real (emulated) hardware sees it: the mutants that are equivalent
+// only because the native platform lacks hardware ("native only: ...", a TLB say) run there.
+std::vector<MutantInfo> on_hardware(std::vector<MutantInfo> catalog);
 
 struct MutantsOptions {
   CheckOptions check;               // seed, generator, run options, shrink options

@@ -101,11 +101,14 @@ CaseResult Runner::run(const generators::Case& c, const StepHook& hook) {
   }
   CaseResult res;
   Call call;
+  notes_.clear();
   try {
     run_case(c, hook, res, call);
   } catch (const TargetFault& e) {
     res.failure = fault(e, call, c);
   }
+  if (res.failure && res.failure->step == notes_step_)
+    res.failure->details.insert(res.failure->details.end(), notes_.begin(), notes_.end());
   return res;
 }
 
@@ -144,6 +147,8 @@ void Runner::run_case(const generators::Case& c, const StepHook& hook, CaseResul
     call = {&target_, i, false};
     if (!started) target_.start(op);
     const StepKind kt = target_.finish();
+    notes_ = target_.notes();
+    notes_step_ = i;
     // The next step runs on the target while this one is compared and checked (Target::start).
     started = kt != StepKind::halted && i + 1 < c.ops.size();
     if (started) {

@@ -105,6 +105,9 @@ class Runner {
   // step: the next comparison looks only at what changed since.
   std::optional<std::pair<model::RData, model::RData>> last_same_;
   std::optional<std::size_t> same_at_;
+  // Target::notes() of the last finished target step, and that step's index.
+  std::vector<std::string> notes_;
+  std::size_t notes_step_ = 0;
   RunOptions opts_;
   Coverage coverage_;
 };

@@ -57,6 +57,11 @@ class Target {
   virtual void start(const model::Op& op) { started_ = op; }
   virtual model::StepKind finish();
 
+  // What the target saw during the last finished step that the abstract state cannot show (the
+  // QEMU target: an access that went through a stale TLB entry). The Runner adds them to the
+  // details of a failure at that step.
+  virtual std::vector<std::string> notes() const { return {}; }
+
  private:
   std::optional<model::Op> started_;
 };

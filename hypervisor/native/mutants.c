@@ -27,9 +27,10 @@
   "only its own frames), no invariant constrains a host entry's attributes, and the model's " \
   "loads and stores treat device and normal memory alike: a pte's attributes are invisible "  \
   "to every oracle (generated host faults on non-RAM frames do reach it)"
-#define NO_NATIVE_TLB                                                                        \
-  "the native platform has no TLB: plat_tlb_flush_* only count, and the target ABI exports " \
-  "no translation cache; the QEMU target could see it"
+#define NO_NATIVE_TLB                                                                         \
+  "native only: the native platform has no TLB: plat_tlb_flush_* only count, and the target " \
+  "ABI exports no translation cache. The QEMU target runs it: the hardware's TLB keeps the "  \
+  "stale translation (docs/qemu.md, \"Stale translations\")"
 
 static const struct kn_mutant mutants[] = {
     /* ---- ownership transfer ---- */

@@ -261,6 +261,11 @@ enum hq_status {
   HQ_STATUS_UNDEFINED = 1,
   HQ_STATUS_BAD_COMMAND = 2,
   HQ_STATUS_BAD_STEP = 3,
+  /* The access completed through a translation KCore's stage-2 table no longer holds: a stale
+   * TLB entry, so a missing TLB invalidation in KCore (docs/qemu.md, "Stale translations"). The
+   * command did what the hardware did: a load wrote the principal's shadow register with the
+   * word it read; a host fault's access did not fault, so KCore's handler did not run. */
+  HQ_STATUS_STALE = 4,
 };
 
 struct hq_slot {
@@ -325,6 +330,8 @@ struct hq_cpu_info {
   volatile uint64_t replays;
   /* VM exits by the VM's timer interrupt, and by a real stage-2 abort (world.c). */
   volatile uint64_t irqs, guest_aborts;
+  /* Accesses EL2 found completed through a stale translation (HQ_STATUS_STALE). */
+  volatile uint64_t stale;
   struct hq_mbox mbox; /* CPU 1's jobs */
 };
 

@@ -6,6 +6,8 @@
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "generators/case_gen.hpp"
 #include "harness/check.hpp"
 #include "harness/model_target.hpp"
@@ -48,6 +50,10 @@ class PlantedTarget final : public Target {
     return k;
   }
   const model::RData& state() const override { return d_; }
+  // One note per step, naming it: a failure must carry its own step's only.
+  std::vector<std::string> notes() const override {
+    return {"planted note of step " + std::to_string(n_ - 1)};
+  }
 
  private:
   ModelTarget inner_;
@@ -109,6 +115,25 @@ TEST(Runner, PlantedHaltIsAnOutcomeDifference) {
   EXPECT_EQ(res.failure->field, "ok-vs-halted");
   EXPECT_EQ(res.failure->signature(), "outcome/-/ok-vs-halted/host_hvc");
   EXPECT_FALSE(res.failure->principal);
+}
+
+TEST(Runner, AFailureCarriesTheTargetsNotesOfItsOwnStep) {
+  PlantedTarget t(PlantedTarget::Plant::halt_early, 2);
+  ModelTarget r("model", model::Profile::intended());
+  Runner runner(t, &r);
+  generators::Case c;
+  c.ops = {testing::hvc(model::k::HVC_REGISTER_KVM), testing::hvc(model::k::HVC_REGISTER_KVM),
+           testing::hvc(model::k::HVC_REGISTER_KVM), testing::hvc(model::k::HVC_REGISTER_KVM)};
+  const CaseResult res = runner.run(c);
+  ASSERT_TRUE(res.failure);
+  EXPECT_EQ(res.failure->step, 2u);
+  const auto& d = res.failure->details;
+  EXPECT_EQ(std::count(d.begin(), d.end(), "planted note of step 2"), 1);
+  for (const std::string& line : d) EXPECT_EQ(line.find("of step 1"), std::string::npos) << line;
+  // A passing case carries nothing over into the next failure.
+  PlantedTarget late(PlantedTarget::Plant::halt_early, 9);
+  Runner r2(late, &r);
+  EXPECT_FALSE(r2.run(c).failure);
 }
 
 TEST(Runner, WithoutReferenceOnlyPropertiesRun) {

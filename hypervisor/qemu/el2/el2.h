@@ -52,6 +52,9 @@ void hq_query_point(void);
    (1ull << 18) | (1ull << 26))
 #define SPSR_EL1H_MASKED 0x3C5ull
 
+/* platform.c: the running access completed through a stale translation (HQ_STATUS_STALE). */
+void hq_stale_access(void);
+
 /* world.c: whether the guest agent (a VM's vCPU) is what trapped. */
 int hq_in_guest(void);
 

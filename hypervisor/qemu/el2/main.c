@@ -168,15 +168,16 @@ static void access_done(struct hq_slot* s) {
   hq_cpu()->access_qo_done = 0;
   struct kc_walk w;
   kc_s2pt_walk(kc, KC_HOSTVISOR, s->ipa >> KC_PAGE_SHIFT, &w);
-  if (w.pfn == 0) { /* mapped for the MMU but not for the spec: a platform bug */
-    hq_ring()->hvc_status = HQ_STATUS_BAD_STEP;
+  const struct kc_cpu* cpu = kc_cpu_of(kc);
+  struct kc_ctxt* c = kc_ctxt_of(kc, cpu->cur_vmid, (uint64_t)cpu->cur_vcpuid);
+  if (w.pfn == 0) { /* the MMU translated what KCore's table does not map: a stale entry */
+    if (s->cmd == HQ_CMD_MEM_LOAD) kc_ctxt_set(c, s->reg, d0);
+    hq_stale_access();
     return;
   }
   struct kc_s2page pg;
   kc_s2page_get(kc, w.pfn, &pg);
   const int private_page = pg.owner == KC_HOSTVISOR;
-  const struct kc_cpu* cpu = kc_cpu_of(kc);
-  struct kc_ctxt* c = kc_ctxt_of(kc, cpu->cur_vmid, (uint64_t)cpu->cur_vcpuid);
   uint64_t status = HQ_STATUS_OK;
   if (s->cmd == HQ_CMD_MEM_LOAD) {
     const uint64_t v =
@@ -257,8 +258,13 @@ void hq_trap(void) {
       if ((esr & 0xFFFFu) == 2u) {
         struct hq_slot* s = current_slot();
         if (s->cmd == HQ_CMD_HOST_FAULT) {
-          hq_ring()->hvc_status =
-              hq_cpu()->fault_taken ? hq_cpu()->fault_result : HQ_STATUS_BAD_STEP;
+          /* The harness chose a real access because KCore's table does not map the page: if
+           * it did not fault, a stale translation let it through. */
+          if (hq_cpu()->fault_taken) {
+            hq_ring()->hvc_status = hq_cpu()->fault_result;
+          } else {
+            hq_stale_access();
+          }
           hq_cpu()->fault_taken = 0;
         } else {
           access_done(s);

@@ -322,3 +322,8 @@ uint32_t plat_cpu_id(void) {
 struct kc_cpu_regs* plat_cpu_regs(void) {
   return hq_regs();
 }
+
+void hq_stale_access(void) {
+  hq_cpu()->info.stale = hq_cpu()->info.stale + 1;
+  hq_ring()->hvc_status = HQ_STATUS_STALE;
+}

@@ -262,8 +262,10 @@ static void guest_access_done(void) {
   const uint32_t v = cpu->cur_vmid;
   struct kc_walk w;
   kc_s2pt_walk(kc, v, s->ipa >> KC_PAGE_SHIFT, &w);
-  if (w.pfn == 0) { /* mapped for the MMU but not for the spec: a platform bug */
-    hq_ring()->hvc_status = HQ_STATUS_BAD_STEP;
+  if (w.pfn == 0) { /* the MMU translated what KCore's table does not map: a stale entry */
+    if (s->cmd == HQ_CMD_MEM_LOAD)
+      kc_ctxt_set(kc_ctxt_of(kc, v, (uint64_t)cpu->cur_vcpuid), s->reg, d0);
+    hq_stale_access();
     return;
   }
   struct kc_s2page pg;

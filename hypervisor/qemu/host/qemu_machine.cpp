@@ -523,11 +523,16 @@ HvcResult QemuMachine::finish(uint64_t* loaded) {
   const hq_slot& s = ring()->slot[(p.seq - 1) % HQ_RING_SLOTS];
   if (p.hvc) {
     std::copy(s.x, s.x + 31, res.x.begin());
-  } else if (s.status != HQ_STATUS_OK && s.status != HQ_STATUS_UNDEFINED) {
+  } else if (s.status != HQ_STATUS_OK && s.status != HQ_STATUS_UNDEFINED &&
+             s.status != HQ_STATUS_STALE) {
     throw QemuError("EL2 refused access command " + std::to_string(p.cmd) + " at IPA " +
                     std::to_string(p.ipa) + ": status " + std::to_string(s.status));
   }
-  res.status = s.status == HQ_STATUS_OK ? HvcResult::Status::ok : HvcResult::Status::undefined;
+  // A stale translation is what KCore made the hardware do, not the platform's failure: the
+  // access completed.
+  res.stale = !p.hvc && s.status == HQ_STATUS_STALE;
+  res.status =
+      s.status == HQ_STATUS_UNDEFINED ? HvcResult::Status::undefined : HvcResult::Status::ok;
   if (loaded && !p.hvc) *loaded = s.value;
   return res;
 }

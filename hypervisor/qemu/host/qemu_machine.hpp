@@ -67,6 +67,7 @@ struct HvcResult {
   Status status = Status::ok;
   Regs x{};                // the host's x0..x30 after the hypercall (ok, undefined)
   std::string panic_text;  // halted: what KCore said
+  bool stale = false;      // an access went through a stale translation (HQ_STATUS_STALE)
 };
 
 class QemuMachine {

@@ -378,6 +378,7 @@ void QemuTarget::start(const model::Op& op) {
 model::StepKind QemuTarget::finish() {
   if (!started_) throw harness::TargetError("qemu target: finish() without start()");
   started_ = false;
+  notes_.clear();
   if (start_error_) std::rethrow_exception(std::exchange(start_error_, nullptr));
   if (deferred_) {
     import_changes();  // the last step's state, before this one changes the mirror
@@ -467,6 +468,13 @@ model::StepKind QemuTarget::complete() {
   stats_.hypercalls += since(p.t0);
   stats_.hypercall_us.push_back(static_cast<float>(since(p.t0) * 1e6));
   if (p.counter) ++*p.counter;
+  if (r.stale) {
+    ++stats_.stale_translations;
+    notes_.push_back(
+        "qemu: the hardware completed this step's access through a translation KCore's stage-2 "
+        "table no longer holds: a stale TLB entry, so a missing TLB invalidation (docs/qemu.md, "
+        "\"Stale translations\")");
+  }
   import_changes();  // the last step's state, before this step's pages reach the mirror
   return end_step(r, p.verified && r.status == HvcResult::Status::ok);
 }

@@ -60,6 +60,7 @@ class QemuTarget final : public harness::Target {
   // finish() waits for it. step() is both.
   void start(const model::Op& op) override;
   model::StepKind finish() override;
+  std::vector<std::string> notes() const override { return notes_; }
   // The last finished step's state. Abstracting it from the mirror is left until it is read, so
   // that it overlaps the next step in QEMU; hence the cast (no QemuTarget is a const object).
   const model::RData& state() const override {
@@ -100,6 +101,7 @@ class QemuTarget final : public harness::Target {
     uint64_t vm_accesses = 0;      // a running VM's loads and stores on the machine
     uint64_t dma = 0;              // DMA loads and stores that reached the machine
     uint64_t restart_changes = 0;  // resets whose EL2 restart changed the modelled state
+    uint64_t stale_translations = 0;  // accesses EL2 saw go through a stale TLB entry
     std::vector<float> hypercall_us;  // each command's time (hypercalls, accesses, faults)
   };
   const Stats& stats() const { return stats_; }
@@ -163,6 +165,7 @@ class QemuTarget final : public harness::Target {
     std::chrono::steady_clock::time_point t0;
   };
   bool started_ = false, starting_ = false, deferred_ = false, import_pending_ = false;
+  std::vector<std::string> notes_;  // the last finished step's (notes())
   model::Op started_op_;
   std::optional<model::StepKind> early_;  // decided without a command (undefined)
   std::optional<Posted> posted_;
