@@ -56,6 +56,11 @@
 #define HQ_GUEST_ROOT_PA 0x60605000ull
 #define HQ_GUEST_L1_PA 0x60606000ull
 #define HQ_GUEST_L2_PA 0x60607000ull
+/* For an HVC32 exit (AArch32 addresses only 32 bits): a level-1 table under root entry 0 (a
+ * copy of KCore's, or a new one) and a level-2 table mapping the agent's block at a free GiB
+ * below 4 GiB, so that the agent's A32 stub is reachable (el2/world.c). */
+#define HQ_GUEST_LOW_L1_PA 0x60608000ull
+#define HQ_GUEST_LOW_L2_PA 0x60609000ull
 /* The host CPU's physical register file (struct kc_cpu_regs, what plat_cpu_regs returns): at a
  * fixed page so that the harness's export reads it (boot.S saves x0..x30 here on a trap). */
 #define HQ_REGS_PA 0x60604000ull
@@ -218,8 +223,9 @@ enum hq_cmd {
  * exits"): hvc #0; `mrs x0, id_aa64pfr0_el1` (trapped by HCR_EL2.TID3: EC 0x18); wfi
  * (HCR_EL2.TWI: EC 0x01); the EL1 physical timer armed to fire at once, whose interrupt the GIC
  * delivers to EL2 (HCR_EL2.IMO); a load from, or a branch to, an IPA the running VM's stage 2
- * does not map (hq_ring.guest_hole_ipa: a stage-2 data or instruction abort); hvc #5, which EL2
- * takes as the operation's exit injected (HVC32, WFE, an unknown class or exit code).
+ * does not map (hq_ring.guest_hole_ipa: a stage-2 data or instruction abort); `hvc #9`, after
+ * which EL2 runs the VM in AArch32 at an A32 `hvc #0` (hq_ring.guest_a32_stub: an HVC32 trap);
+ * hvc #5, which EL2 takes as the operation's exit injected (WFE, an unknown class or code).
  * HQ_EXIT_FAULT is no exit: a host stage-2 fault injected while a VM runs (`hvc #3`); nor is
  * HQ_EXIT_DMA: the DMA doorbell while a VM runs (`hvc #7`). */
 enum hq_exit_kind {
@@ -231,7 +237,8 @@ enum hq_exit_kind {
   HQ_EXIT_DMA = 5,
   HQ_EXIT_IRQ = 6,
   HQ_EXIT_DABT = 7,
-  HQ_EXIT_IABT = 8
+  HQ_EXIT_IABT = 8,
+  HQ_EXIT_HVC32 = 9
 };
 /* The instruction a VM_EXIT with exit code `ec` and syndrome `esr` traps by (the agent's choice,
  * which the harness counts as real or injected). The spec's classes are the architecture's but
@@ -250,6 +257,8 @@ static inline enum hq_exit_kind hq_exit_kind_of(uint64_t ec, uint64_t esr) {
       return HQ_EXIT_DABT;
     case KC_ESR_EC_IABT_LOW:
       return HQ_EXIT_IABT;
+    case KC_ESR_EC_HVC32:
+      return HQ_EXIT_HVC32;
     default:
       return HQ_EXIT_INJECT;
   }
@@ -298,7 +307,8 @@ struct hq_ring {
   /* Where the guest agent resumes after an exit whose trap leaves no instruction to resume
    * after (an interrupt, an abort) when KCore resumes the VM (agent/start.S guest_exit). */
   uint64_t guest_exit_resume;
-  uint64_t pad_;
+  /* The guest agent's A32 `hvc #0` (agent/start.S), which EL2 maps below 4 GiB for HVC32. */
+  uint64_t guest_a32_stub;
   struct hq_slot slot[HQ_RING_SLOTS];
 };
 
@@ -328,8 +338,9 @@ struct hq_cpu_info {
   uint64_t stop_ticks, start_ticks, timer_hz;
   /* Other-CPU events this CPU performed (kc_replay_map_host), since QEMU started. */
   volatile uint64_t replays;
-  /* VM exits by the VM's timer interrupt, and by a real stage-2 abort (world.c). */
-  volatile uint64_t irqs, guest_aborts;
+  /* VM exits by the VM's timer interrupt, by a real stage-2 abort, by an AArch32 hvc
+   * (world.c). */
+  volatile uint64_t irqs, guest_aborts, guest_hvc32s;
   /* Accesses EL2 found completed through a stale translation (HQ_STATUS_STALE). */
   volatile uint64_t stale;
   struct hq_mbox mbox; /* CPU 1's jobs */

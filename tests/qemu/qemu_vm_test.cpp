@@ -144,8 +144,8 @@ model::VmExit trap_exit(model::Z ec_class) {
 // Each exit class traps the way docs/qemu.md says, and EL2 took it by that way: a SYS64 exit by
 // a trapped MRS (the VM resumes), an interrupt exit by the VM's timer through the GIC (EL2's
 // interrupt count moves), WFx by a trapped WFI, a data or instruction abort by a real stage-2
-// abort on the hole (EL2's abort count moves); HVC32 stays injected. The spec halts on the last
-// four.
+// abort on the hole (EL2's abort count moves), HVC32 by an A32 `hvc` in AArch32 (EL2's HVC32
+// count moves); WFE stays injected. The spec halts on the last five.
 TEST(QemuVm, EachExitClassTrapsByItsOwnMechanism) {
   const model::HandlerMask h = handler_bit(Handler::host_hvc) |
                                handler_bit(Handler::host_vcpu_run) | handler_bit(Handler::vm_exit);
@@ -185,8 +185,21 @@ TEST(QemuVm, EachExitClassTrapsByItsOwnMechanism) {
   }
 
   run_until_a_vm_runs(qemu, c);
-  const auto injected = qemu.stats().injected_exits;
+  const auto real = qemu.stats().real_exits;
+  const auto hvc32s = cpu0->guest_hvc32s;
   EXPECT_EQ(qemu.step(trap_exit(k::ESR_ELx_EC_HVC32)), model::StepKind::halted);
+  EXPECT_EQ(cpu0->guest_hvc32s, hvc32s + 1);  // by the A32 hvc, not injected
+  EXPECT_EQ(qemu.stats().real_exits, real + 1);
+  EXPECT_NE(qemu.machine()->panic_text().find("VM exit: a trap KCore does not handle"),
+            std::string::npos)
+      << qemu.machine()->panic_text();
+
+  // WFE stays injected (QEMU 7.2 does not trap it).
+  run_until_a_vm_runs(qemu, c);
+  const auto injected = qemu.stats().injected_exits;
+  model::VmExit wfe = trap_exit(k::ESR_ELx_EC_WFx);
+  wfe.esr += 1;
+  EXPECT_EQ(qemu.step(wfe), model::StepKind::halted);
   EXPECT_EQ(qemu.stats().injected_exits, injected + 1);
 }
 
@@ -212,6 +225,35 @@ TEST(QemuVm, AVmReenteredAfterARealInterruptRunsOn) {
   }
   EXPECT_EQ(cpu0->irqs, irqs0 + 3);
   EXPECT_EQ(qemu.step(trap_exit(k::ESR_ELx_EC_WFx)), model::StepKind::halted);
+}
+
+// With a KCore that sends the exits the spec halts on to the host (mutant 44), each real one
+// (HVC32 in AArch32, the aborts, WFI) returns to the host agent with the hardware as it was: the
+// host's hypercalls run on.
+TEST(QemuVm, AfterEachHaltingExitSentToTheHostTheHostRunsOn) {
+  const model::HandlerMask h = handler_bit(Handler::host_hvc) |
+                               handler_bit(Handler::host_vcpu_run) | handler_bit(Handler::vm_exit);
+  const std::vector<generators::Case> cases = cases_with(h, 1, 1, 1);
+  QemuTarget qemu;
+  qemu.set_mutant(44);
+  const auto* cpu0 = [&] {
+    run_until_a_vm_runs(qemu, cases.front());
+    return static_cast<const hq_cpu_info*>(qemu.machine()->guest(HQ_PERCPU_PA));
+  }();
+  const auto hvc32s = cpu0->guest_hvc32s, aborts = cpu0->guest_aborts;
+  model::HostHvc register_kvm;
+  register_kvm.x[0] = k::HVC_REGISTER_KVM;
+  for (const model::Z cls : {k::ESR_ELx_EC_HVC32, k::ESR_ELx_EC_DABT_LOW, k::ESR_ELx_EC_IABT_LOW,
+                             k::ESR_ELx_EC_WFx}) {
+    run_until_a_vm_runs(qemu, cases.front());
+    EXPECT_EQ(qemu.step(trap_exit(cls)), model::StepKind::ok) << static_cast<int>(cls);
+    EXPECT_TRUE(qemu.state().ihost);
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(qemu.step(register_kvm), model::StepKind::ok) << qemu.machine()->panic_text();
+  }
+  EXPECT_EQ(cpu0->guest_hvc32s, hvc32s + 1);
+  EXPECT_EQ(cpu0->guest_aborts, aborts + 2);
+  EXPECT_EQ(qemu.stats().injected_exits, 0u);
 }
 
 // The harness answers what KCore's entry checks would while the CPU cannot take the trap: a VM

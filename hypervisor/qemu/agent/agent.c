@@ -17,6 +17,7 @@ void guest_exit(uint64_t vm_x[31], uint64_t kind);
 uint64_t guest_access(uint64_t vm_x[31], uint64_t ipa, uint64_t value, uint64_t store);
 void guest_access_resume(void);
 void guest_exit_resume(void);
+void guest_a32_stub(void);
 
 _Static_assert(__builtin_offsetof(struct hq_ring, guest_hole_ipa) ==
                    __builtin_offsetof(struct hq_ring, vm_x) + 248,
@@ -104,6 +105,7 @@ void guest_main(void) {
   barrier();
   ring->guest_access_resume = (uint64_t)(uintptr_t)&guest_access_resume;
   ring->guest_exit_resume = (uint64_t)(uintptr_t)&guest_exit_resume;
+  ring->guest_a32_stub = (uint64_t)(uintptr_t)&guest_a32_stub;
   ring->slot[tail % HQ_RING_SLOTS].status = HQ_STATUS_OK;
   barrier();
   ring->tail = ++tail;

@@ -203,7 +203,8 @@ guest_start:
  * by the instruction `kind` names (layout.h, enum hq_exit_kind). Returns when the VM resumes,
  * vm_x := x0..x30 as EL2 resumed it; an exit to the host never returns (the next run enters
  * guest_start). A trapped MRS or WFI does not execute: EL2 resumes after it. An interrupt or
- * abort exit resumes, if KCore resumes the VM, at guest_exit_resume. Those three need one
+ * abort exit resumes, if KCore resumes the VM, at guest_exit_resume (so does HVC32, `hvc #9`,
+ * after which EL2 runs guest_a32_stub in AArch32). Interrupt and aborts need one
  * register after the VM's are loaded (the timer's enable, the hole's address): x30, whose VM
  * value EL2 takes from vm_x[30] (world.c). HQ_EXIT_FAULT is the injected host fault's `hvc #3`
  * (the handler refuses it while a VM runs; the VM resumes). HQ_EXIT_DMA is the DMA doorbell
@@ -246,6 +247,8 @@ guest_exit:
 	b.eq	8f
 	cmp	x1, #7
 	b.eq	9f
+	cmp	x1, #9
+	b.eq	11f
 	load_all_sp			/* HQ_EXIT_IABT */
 	ldr	x30, [sp, #248]		/* hq_ring.guest_hole_ipa, right after vm_x */
 	br	x30
@@ -255,6 +258,9 @@ guest_exit:
 	msr	cntp_ctl_el0, x30
 	isb
 10:	b	10b			/* until the interrupt is taken */
+11:	load_all_sp			/* HQ_EXIT_HVC32: EL2 continues at guest_a32_stub */
+	hvc	#9
+	b	2f
 9:	load_all_sp			/* HQ_EXIT_DABT */
 	ldr	x30, [sp, #248]
 	ldr	x30, [x30]
@@ -263,6 +269,14 @@ guest_exit_resume:
 2:	store_all_sp
 	restore_own gsaved
 	ret
+
+/* The VM's HVC32 exit: A32 code, entered by EL2 in AArch32 SVC mode at an IPA below 4 GiB
+ * (world.c). The trap never comes back here. */
+	.balign 8
+	.global guest_a32_stub
+guest_a32_stub:
+	.inst	0xe1400070		/* A32: hvc #0 */
+	.inst	0xeafffffe		/* A32: b . */
 
 /* uint64_t guest_access(uint64_t vm_x[31], uint64_t ipa, uint64_t value, uint64_t store): the
  * VM's access, as agent_access does it for the host (x0..x30 = vm_x at the access, data in d0

@@ -144,7 +144,8 @@ hq_vectors:
 	b	hq_lower_irq		/* 0x480: IRQ from lower EL, AArch64 (a VM's timer, world.c) */
 	unexpected 0x500
 	unexpected 0x580
-	unexpected 0x600
+	.balign 0x80
+	b	hq_lower_sync		/* 0x600: synchronous from lower EL, AArch32 (HVC32, world.c) */
 	unexpected 0x680
 	unexpected 0x700
 	unexpected 0x780

@@ -18,6 +18,7 @@ struct hq_cpu {
   uint32_t held_count;
   /* world.c: whether the guest agent runs, and the host's state while it does. */
   int in_guest;
+  int in_a32; /* the guest agent runs its A32 stub (an HVC32 exit, world.c) */
   uint64_t host_elr, host_spsr, host_sp_el1;
   /* main.c, per access command: its query point was taken at an abort; the host fault handler
    * ran at an abort, with this result. */

@@ -22,6 +22,7 @@ void hq_dma(void);
 
 #define ESR_EC(esr) (((esr) >> 26) & 0x3Fu)
 #define EC_HVC64 0x16u
+#define EC_HVC32 0x12u
 #define EC_WFX 0x01u
 #define EC_SYS64 0x18u
 #define EC_IABT_LOW 0x20u
@@ -114,6 +115,7 @@ static uint64_t guest_root(uint64_t vttbr) {
 /* After a (re)start the hardware's EL1 registers are the host's (the file's). */
 void hq_world_reset(void) {
   hq_cpu()->in_guest = 0;
+  hq_cpu()->in_a32 = 0;
   el1_to_hw(&hq_regs()->regs);
 }
 
@@ -187,7 +189,8 @@ static void vm_exit(uint64_t* elr, uint64_t* spsr, enum hq_exit_kind kind) {
   if (s->cmd != HQ_CMD_VM_EXIT) hq_panic_hex("a guest exit outside a VM exit: command", s->cmd);
   if (kind != hq_exit_kind_of(s->exit[0], s->exit[1]))
     hq_panic_hex("a guest trap of another kind than its exit's: kind", kind);
-  const int late = kind == HQ_EXIT_IRQ || kind == HQ_EXIT_DABT || kind == HQ_EXIT_IABT;
+  const int late = kind == HQ_EXIT_IRQ || kind == HQ_EXIT_DABT || kind == HQ_EXIT_IABT ||
+                   kind == HQ_EXIT_HVC32;
   if (late) hq_regs()->regs.x[30] = hq_ring()->vm_x[30];
   uint64_t x[4];
   for (uint32_t i = 0; i < 4; ++i) x[i] = hq_regs()->regs.x[i];
@@ -198,6 +201,8 @@ static void vm_exit(uint64_t* elr, uint64_t* spsr, enum hq_exit_kind kind) {
     leave_guest(elr, spsr);
   } else if (late) {
     *elr = hq_ring()->guest_exit_resume;
+    *spsr = SPSR_EL1H_MASKED; /* after HVC32: back to AArch64 */
+    HQ_WRITE_SYSREG(sp_el1, HQ_RING_IPA + __builtin_offsetof(struct hq_ring, vm_x));
   } else if (kind == HQ_EXIT_SYSREG || kind == HQ_EXIT_WFI) {
     *elr += 4u;
   }
@@ -211,6 +216,69 @@ static void abort_exit(uint64_t* elr, uint64_t* spsr, enum hq_exit_kind kind) {
     hq_panic_hex("a guest abort exit away from the hole: HPFAR", hpfar);
   hq_cpu()->info.guest_aborts = hq_cpu()->info.guest_aborts + 1;
   vm_exit(elr, spsr, kind);
+}
+
+/* HVC32 (docs/qemu.md, "vCPU run and VM exits"): the guest agent's `hvc #9` with the VM's
+ * registers loaded. AArch32 reaches only 32-bit addresses and the agent's block is at 512 GiB,
+ * so the hardware's copy of the VM's root gets, under entry 0, a level-1 table (KCore's copied,
+ * or a new one) whose first free GiB below 4 GiB maps the agent's block; EL2 then erets in
+ * AArch32 SVC mode (HCR_EL2.RW = 0) to the agent's A32 `hvc #0` there. Without a free GiB the
+ * exit is taken here, injected. */
+#define HQ_GIB (1ull << 30)
+#define HCR_RW (1ull << 31)
+#define SPSR_A32_SVC_MASKED 0x1D3ull
+
+static uint64_t a32_root_entry; /* root entry 0 of the copy before the A32 mapping */
+
+static void enter_a32(uint64_t* elr, uint64_t* spsr) {
+  const struct hq_slot* s = current_slot();
+  if (s->cmd != HQ_CMD_VM_EXIT || hq_exit_kind_of(s->exit[0], s->exit[1]) != HQ_EXIT_HVC32)
+    hq_panic_hex("the guest agent's hvc #9 outside an HVC32 exit: command", s->cmd);
+  volatile uint64_t* r = (volatile uint64_t*)(uintptr_t)HQ_GUEST_ROOT_PA;
+  volatile uint64_t* l1 = (volatile uint64_t*)(uintptr_t)HQ_GUEST_LOW_L1_PA;
+  volatile uint64_t* l2 = (volatile uint64_t*)(uintptr_t)HQ_GUEST_LOW_L2_PA;
+  const uint64_t e0 = r[0];
+  if (e0 != 0 && (e0 & 3u) != S2_TABLE) hq_panic_hex("a VM's root entry 0 is not a table:", e0);
+  if (e0 != 0) {
+    copy_page(HQ_GUEST_LOW_L1_PA, e0 & DESC_ADDR);
+  } else {
+    for (uint32_t i = 0; i < 512; ++i) l1[i] = 0;
+  }
+  uint32_t gib = 4;
+  while (gib > 0 && l1[gib - 1] != 0) --gib;
+  if (gib == 0) { /* KCore maps something in every GiB below 4 GiB: injected */
+    vm_exit(elr, spsr, HQ_EXIT_HVC32);
+    return;
+  }
+  --gib;
+  for (uint32_t i = 0; i < 512; ++i) l2[i] = 0;
+  l2[0] = HQ_AGENT_PA | S2_BLOCK_NORMAL;
+  l1[gib] = HQ_GUEST_LOW_L2_PA | S2_TABLE;
+  a32_root_entry = e0;
+  r[0] = HQ_GUEST_LOW_L1_PA | S2_TABLE;
+  __asm__ volatile("dsb ishst\n tlbi vmalls12e1\n dsb ish" ::: "memory");
+  hq_cpu()->in_a32 = 1;
+  HQ_WRITE_SYSREG(hcr_el2, HCR_GUEST & ~HCR_RW);
+  __asm__ volatile("isb" ::: "memory");
+  *elr = (uint64_t)gib * HQ_GIB + (hq_ring()->guest_a32_stub - HQ_AGENT_IPA);
+  *spsr = SPSR_A32_SVC_MASKED;
+}
+
+/* The A32 `hvc #0` trapped (EC 0x12, vector 0x600): the hardware's x0..x30 are the AArch32
+ * view (upper halves gone, banked registers), so the VM's come back from vm_x; the hardware
+ * is AArch64 at EL1 again and the low mapping gone before KCore sees the exit. */
+static void a32_exit(uint64_t esr, uint64_t* elr, uint64_t* spsr) {
+  if (!hq_cpu()->in_a32 || (esr & 0xFFFFu) != 0)
+    hq_panic_hex("an AArch32 trap the guest agent did not ask for: ESR", esr);
+  hq_cpu()->in_a32 = 0;
+  volatile uint64_t* r = (volatile uint64_t*)(uintptr_t)HQ_GUEST_ROOT_PA;
+  r[0] = a32_root_entry;
+  __asm__ volatile("dsb ishst\n tlbi vmalls12e1\n dsb ish" ::: "memory");
+  HQ_WRITE_SYSREG(hcr_el2, HCR_GUEST);
+  __asm__ volatile("isb" ::: "memory");
+  for (uint32_t i = 0; i < 31; ++i) hq_regs()->regs.x[i] = hq_ring()->vm_x[i];
+  hq_cpu()->info.guest_hvc32s = hq_cpu()->info.guest_hvc32s + 1;
+  vm_exit(elr, spsr, HQ_EXIT_HVC32);
 }
 
 /* GICv2 of QEMU virt (-M virt,gic-version=2): the CPU interface, for the VM's timer (main.c
@@ -318,6 +386,9 @@ uint64_t hq_guest_trap(uint64_t esr, uint64_t elr, uint64_t* spsr) {
         case 6u:
           guest_access_done();
           break;
+        case 9u: /* an HVC32 exit: run the agent's A32 hvc */
+          enter_a32(&elr, spsr);
+          break;
         case 7u: /* the DMA doorbell: the VM's device (dma.c); the VM resumes */
           hq_dma();
           break;
@@ -338,6 +409,9 @@ uint64_t hq_guest_trap(uint64_t esr, uint64_t elr, uint64_t* spsr) {
     case EC_WFX: /* its trapped WFI: a WFx exit (it executes no WFE) */
       if (esr & 1u) hq_panic_hex("a trapped WFE from the guest agent: ESR", esr);
       vm_exit(&elr, spsr, HQ_EXIT_WFI);
+      break;
+    case EC_HVC32: /* its A32 hvc (enter_a32): an HVC32 exit */
+      a32_exit(esr, &elr, spsr);
       break;
     case EC_IABT_LOW: /* its branch to the hole: an instruction abort exit */
       abort_exit(&elr, spsr, HQ_EXIT_IABT);
