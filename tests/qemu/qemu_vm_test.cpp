@@ -243,8 +243,8 @@ TEST(QemuVm, AfterEachHaltingExitSentToTheHostTheHostRunsOn) {
   const auto hvc32s = cpu0->guest_hvc32s, aborts = cpu0->guest_aborts;
   model::HostHvc register_kvm;
   register_kvm.x[0] = k::HVC_REGISTER_KVM;
-  for (const model::Z cls : {k::ESR_ELx_EC_HVC32, k::ESR_ELx_EC_DABT_LOW, k::ESR_ELx_EC_IABT_LOW,
-                             k::ESR_ELx_EC_WFx}) {
+  for (const model::Z cls :
+       {k::ESR_ELx_EC_HVC32, k::ESR_ELx_EC_DABT_LOW, k::ESR_ELx_EC_IABT_LOW, k::ESR_ELx_EC_WFx}) {
     run_until_a_vm_runs(qemu, cases.front());
     EXPECT_EQ(qemu.step(trap_exit(cls)), model::StepKind::ok) << static_cast<int>(cls);
     EXPECT_TRUE(qemu.state().ihost);

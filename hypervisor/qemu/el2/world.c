@@ -189,8 +189,8 @@ static void vm_exit(uint64_t* elr, uint64_t* spsr, enum hq_exit_kind kind) {
   if (s->cmd != HQ_CMD_VM_EXIT) hq_panic_hex("a guest exit outside a VM exit: command", s->cmd);
   if (kind != hq_exit_kind_of(s->exit[0], s->exit[1]))
     hq_panic_hex("a guest trap of another kind than its exit's: kind", kind);
-  const int late = kind == HQ_EXIT_IRQ || kind == HQ_EXIT_DABT || kind == HQ_EXIT_IABT ||
-                   kind == HQ_EXIT_HVC32;
+  const int late =
+      kind == HQ_EXIT_IRQ || kind == HQ_EXIT_DABT || kind == HQ_EXIT_IABT || kind == HQ_EXIT_HVC32;
   if (late) hq_regs()->regs.x[30] = hq_ring()->vm_x[30];
   uint64_t x[4];
   for (uint32_t i = 0; i < 4; ++i) x[i] = hq_regs()->regs.x[i];
