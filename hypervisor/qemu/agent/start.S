@@ -204,7 +204,7 @@ guest_start:
  * vm_x := x0..x30 as EL2 resumed it; an exit to the host never returns (the next run enters
  * guest_start). A trapped MRS or WFI does not execute: EL2 resumes after it. An interrupt or
  * abort exit resumes, if KCore resumes the VM, at guest_exit_resume (so does HVC32, `hvc #9`,
- * after which EL2 runs guest_a32_stub in AArch32). Interrupt and aborts need one
+ * after which EL2 runs guest_a32_stub in AArch32). The interrupt and the aborts need one
  * register after the VM's are loaded (the timer's enable, the hole's address): x30, whose VM
  * value EL2 takes from vm_x[30] (world.c). HQ_EXIT_FAULT is the injected host fault's `hvc #3`
  * (the handler refuses it while a VM runs; the VM resumes). HQ_EXIT_DMA is the DMA doorbell

@@ -649,8 +649,8 @@ model::StepKind QemuTarget::step_vcpu_run(const model::VcpuRun& run) {
 
 // The running VM traps: the guest agent's real `hvc #0` for a hypercall exit, a trapped MRS for
 // SYS64, a trapped WFI for WFx, its timer's interrupt for an interrupt exit, a stage-2 abort for
-// an abort exit, `hvc #5` (the operation's exit injected) for any other; x0..x30 are in the
-// hardware registers at the trap either way.
+// an abort exit, an AArch32 `hvc` for HVC32, `hvc #5` (the operation's exit injected) for any
+// other (layout.h, hq_exit_kind_of); the VM's x0..x30 reach KCore either way.
 model::StepKind QemuTarget::step_vm_exit(const model::VmExit& e) {
   MemAccess a;
   a.exit = {fit64(e.ec, "an exit code"), fit64(e.esr, "esr"), fit64(e.hpfar, "hpfar"),
