@@ -127,7 +127,16 @@ struct Gen {
       stream[static_cast<std::size_t>(p)] = value;
     }
   }
-  void put_data(Z v, Z p, Z value) { put(oracle.data[v], oracle, v, p, value, false); }
+  // A load may read principal v's data oracle at its cursor without advancing it (the spec's
+  // load_value); `peeked` holds, per principal, the last position read so. The generator's own
+  // run has already used the value there, so a later put_data leaves it alone: otherwise the
+  // finished case would read another value than the generator's states rest on
+  // (generators/README.md).
+  std::map<Z, Z> peeked = {};
+  void put_data(Z v, Z p, Z value) {
+    if (const auto it = peeked.find(v); it != peeked.end() && p <= it->second) return;
+    put(oracle.data[v], oracle, v, p, value, false);
+  }
   void put_core(Z v, Z p, Z value) { put(oracle.core[v], oracle, v, p, value, true); }
 
   Z vm_state(const RData& d, Z v) const { return d.shared.vminfos.get(v).VS.vm_state; }
@@ -647,7 +656,8 @@ struct Gen {
   }
 };
 
-Case build(const GenOptions& opts) {
+Case build(const GenOptions& opts, std::vector<RData>* states) {
+  if (states) states->clear();
   Hints hints;
   Case c;
   c.cfg = opts.cfg;
@@ -695,9 +705,12 @@ Case build(const GenOptions& opts) {
     model::StepResult r = model::apply(d, op);
     c.ops.push_back(op);
     if (r.after) {
+      if (std::holds_alternative<model::MemLoad>(op) || std::holds_alternative<model::DevLoad>(op))
+        g.peeked[d.cur_vmid] = d.data_log.get(d.cur_vmid);  // conservatively: it may have read
       d = std::move(*r.after);
       g.learn(op, d);
     }
+    if (states) states->push_back(d);
     // After a panic only accesses still do anything; end the case soon.
     if (d.halt && pick(4) != 0) break;
   }
@@ -707,11 +720,16 @@ Case build(const GenOptions& opts) {
 }  // namespace
 
 rc::Gen<Case> case_gen(const GenOptions& opts) {
-  return rc::gen::exec([opts] { return build(opts); });
+  return rc::gen::exec([opts] { return build(opts, nullptr); });
 }
 
 Case generate_case(const GenOptions& opts, std::uint64_t seed) {
   return case_gen(opts)(rc::Random(seed), rc::kNominalSize).value();
+}
+
+Case generate_case(const GenOptions& opts, std::uint64_t seed, std::vector<model::RData>* states) {
+  const rc::Gen<Case> gen = rc::gen::exec([opts, states] { return build(opts, states); });
+  return gen(rc::Random(seed), rc::kNominalSize).value();
 }
 
 }  // namespace hypdiff::generators

@@ -10,9 +10,11 @@
 #include <rapidcheck.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "generators/case.hpp"
 #include "generators/options.hpp"
+#include "model/state.hpp"
 
 namespace hypdiff::generators {
 
@@ -20,5 +22,8 @@ rc::Gen<Case> case_gen(const GenOptions& opts);
 
 // Generates one case from a seed outside any property (CLI, benchmarks). Same seed, same case.
 Case generate_case(const GenOptions& opts, std::uint64_t seed);
+// The same case, and the generator's own model state after each of its operations (an undefined
+// step leaves the state as it was). A fresh model run of the case gives the same states.
+Case generate_case(const GenOptions& opts, std::uint64_t seed, std::vector<model::RData>* states);
 
 }  // namespace hypdiff::generators
