@@ -107,8 +107,9 @@ CaseResult Runner::run(const generators::Case& c, const StepHook& hook) {
   } catch (const TargetFault& e) {
     res.failure = fault(e, call, c);
   }
+  // First: a note explains the rest (a diff can run past what is printed and saved).
   if (res.failure && res.failure->step == notes_step_)
-    res.failure->details.insert(res.failure->details.end(), notes_.begin(), notes_.end());
+    res.failure->details.insert(res.failure->details.begin(), notes_.begin(), notes_.end());
   return res;
 }
 

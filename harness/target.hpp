@@ -58,8 +58,8 @@ class Target {
   virtual model::StepKind finish();
 
   // What the target saw during the last finished step that the abstract state cannot show (the
-  // QEMU target: an access that went through a stale TLB entry). The Runner adds them to the
-  // details of a failure at that step.
+  // QEMU target: an access that went through a stale TLB entry). The Runner puts them first in
+  // the details of a failure at that step.
   virtual std::vector<std::string> notes() const { return {}; }
 
  private:

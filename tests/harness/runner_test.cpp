@@ -128,6 +128,8 @@ TEST(Runner, AFailureCarriesTheTargetsNotesOfItsOwnStep) {
   ASSERT_TRUE(res.failure);
   EXPECT_EQ(res.failure->step, 2u);
   const auto& d = res.failure->details;
+  ASSERT_FALSE(d.empty());
+  EXPECT_EQ(d.front(), "planted note of step 2");  // first, before any diff lines
   EXPECT_EQ(std::count(d.begin(), d.end(), "planted note of step 2"), 1);
   for (const std::string& line : d) EXPECT_EQ(line.find("of step 1"), std::string::npos) << line;
   // A passing case carries nothing over into the next failure.
