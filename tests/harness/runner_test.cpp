@@ -24,6 +24,13 @@ generators::Case gen(std::uint64_t seed, int max_ops = 40) {
   return generators::generate_case(o, seed);
 }
 
+// A case of n REGISTER_KVMs: each step is ok on the model, so a planted difference is the first.
+generators::Case register_kvms(std::size_t n) {
+  generators::Case c;
+  c.ops.assign(n, testing::hvc(model::k::HVC_REGISTER_KVM));
+  return c;
+}
+
 // Wraps the model and plants a difference after a given step.
 class PlantedTarget final : public Target {
  public:
@@ -85,8 +92,7 @@ TEST(Runner, PlantedStoreIsADivergenceTheHostSees) {
   PlantedTarget t(PlantedTarget::Plant::flatmem, 0);
   ModelTarget r("model", model::Profile::intended());
   Runner runner(t, &r);
-  generators::Case c;
-  c.ops = {testing::hvc(model::k::HVC_REGISTER_KVM), testing::hvc(model::k::HVC_REGISTER_KVM)};
+  const generators::Case c = register_kvms(2);
   const CaseResult res = runner.run(c);
   ASSERT_TRUE(res.failure);
   EXPECT_EQ(res.failure->cls, FailureClass::divergence);
@@ -105,9 +111,7 @@ TEST(Runner, PlantedHaltIsAnOutcomeDifference) {
   PlantedTarget t(PlantedTarget::Plant::halt_early, 1);
   ModelTarget r("model", model::Profile::intended());
   Runner runner(t, &r);
-  generators::Case c;
-  c.ops = {testing::hvc(model::k::HVC_REGISTER_KVM), testing::hvc(model::k::HVC_REGISTER_KVM),
-           testing::hvc(model::k::HVC_REGISTER_KVM)};
+  const generators::Case c = register_kvms(3);
   const CaseResult res = runner.run(c);
   ASSERT_TRUE(res.failure);
   EXPECT_EQ(res.failure->cls, FailureClass::outcome);
@@ -121,9 +125,7 @@ TEST(Runner, AFailureCarriesTheTargetsNotesOfItsOwnStep) {
   PlantedTarget t(PlantedTarget::Plant::halt_early, 2);
   ModelTarget r("model", model::Profile::intended());
   Runner runner(t, &r);
-  generators::Case c;
-  c.ops = {testing::hvc(model::k::HVC_REGISTER_KVM), testing::hvc(model::k::HVC_REGISTER_KVM),
-           testing::hvc(model::k::HVC_REGISTER_KVM), testing::hvc(model::k::HVC_REGISTER_KVM)};
+  const generators::Case c = register_kvms(4);
   const CaseResult res = runner.run(c);
   ASSERT_TRUE(res.failure);
   EXPECT_EQ(res.failure->step, 2u);
@@ -141,9 +143,7 @@ TEST(Runner, AFailureCarriesTheTargetsNotesOfItsOwnStep) {
 TEST(Runner, WithoutReferenceOnlyPropertiesRun) {
   PlantedTarget t(PlantedTarget::Plant::halt_early, 1);
   Runner runner(t, nullptr);
-  generators::Case c;
-  c.ops = {testing::hvc(model::k::HVC_REGISTER_KVM), testing::hvc(model::k::HVC_REGISTER_KVM),
-           testing::hvc(model::k::HVC_REGISTER_KVM)};
+  const generators::Case c = register_kvms(3);
   const CaseResult res = runner.run(c);
   EXPECT_FALSE(res.failure);
   EXPECT_EQ(res.steps, 2u);  // a halt ends the case

@@ -141,19 +141,29 @@ model::VmExit trap_exit(model::Z ec_class) {
   return e;
 }
 
+// The first generated case with host hypercalls, vCPU runs and VM exits that runs a vCPU: the
+// exit tests below take its VM and step their own exits.
+generators::Case a_case_that_runs_a_vm() {
+  const model::HandlerMask h = handler_bit(Handler::host_hvc) |
+                               handler_bit(Handler::host_vcpu_run) | handler_bit(Handler::vm_exit);
+  return cases_with(h, 1, 1, 1).front();
+}
+
+// EL2's counters of CPU 0 (interrupt, abort and HVC32 exits), in the machine QEMU now runs.
+const hq_cpu_info* el2_counts(QemuTarget& qemu) {
+  return static_cast<const hq_cpu_info*>(qemu.machine()->guest(HQ_PERCPU_PA));
+}
+
 // Each exit class traps the way docs/qemu.md says, and EL2 took it by that way: a SYS64 exit by
 // a trapped MRS (the VM resumes), an interrupt exit by the VM's timer through the GIC (EL2's
 // interrupt count moves), WFx by a trapped WFI, a data or instruction abort by a real stage-2
 // abort on the hole (EL2's abort count moves), HVC32 by an A32 `hvc` in AArch32 (EL2's HVC32
 // count moves); WFE stays injected. The spec halts on the last five.
 TEST(QemuVm, EachExitClassTrapsByItsOwnMechanism) {
-  const model::HandlerMask h = handler_bit(Handler::host_hvc) |
-                               handler_bit(Handler::host_vcpu_run) | handler_bit(Handler::vm_exit);
-  const std::vector<generators::Case> cases = cases_with(h, 1, 1, 1);
-  const generators::Case& c = cases.front();
+  const generators::Case c = a_case_that_runs_a_vm();
   QemuTarget qemu;
   const model::Z vmid = run_until_a_vm_runs(qemu, c);
-  const auto* cpu0 = static_cast<const hq_cpu_info*>(qemu.machine()->guest(HQ_PERCPU_PA));
+  const hq_cpu_info* cpu0 = el2_counts(qemu);
   const auto real0 = qemu.stats().real_exits;
   const auto irqs0 = cpu0->irqs;
   EXPECT_EQ(qemu.step(trap_exit(k::ESR_ELx_EC_SYS64)), model::StepKind::ok);
@@ -207,13 +217,10 @@ TEST(QemuVm, EachExitClassTrapsByItsOwnMechanism) {
 // does; the spec returns to the host), the guest agent resumes at guest_exit_resume and keeps
 // serving the VM's commands.
 TEST(QemuVm, AVmReenteredAfterARealInterruptRunsOn) {
-  const model::HandlerMask h = handler_bit(Handler::host_hvc) |
-                               handler_bit(Handler::host_vcpu_run) | handler_bit(Handler::vm_exit);
-  const std::vector<generators::Case> cases = cases_with(h, 1, 1, 1);
   QemuTarget qemu;
   qemu.set_mutant(50);
-  run_until_a_vm_runs(qemu, cases.front());
-  const auto* cpu0 = static_cast<const hq_cpu_info*>(qemu.machine()->guest(HQ_PERCPU_PA));
+  run_until_a_vm_runs(qemu, a_case_that_runs_a_vm());
+  const hq_cpu_info* cpu0 = el2_counts(qemu);
   const auto irqs0 = cpu0->irqs;
   model::VmExit irq;
   irq.ec = k::ARM_EXCEPTION_INTERRUPT;
@@ -231,21 +238,17 @@ TEST(QemuVm, AVmReenteredAfterARealInterruptRunsOn) {
 // (HVC32 in AArch32, the aborts, WFI) returns to the host agent with the hardware as it was: the
 // host's hypercalls run on.
 TEST(QemuVm, AfterEachHaltingExitSentToTheHostTheHostRunsOn) {
-  const model::HandlerMask h = handler_bit(Handler::host_hvc) |
-                               handler_bit(Handler::host_vcpu_run) | handler_bit(Handler::vm_exit);
-  const std::vector<generators::Case> cases = cases_with(h, 1, 1, 1);
+  const generators::Case c = a_case_that_runs_a_vm();
   QemuTarget qemu;
   qemu.set_mutant(44);
-  const auto* cpu0 = [&] {
-    run_until_a_vm_runs(qemu, cases.front());
-    return static_cast<const hq_cpu_info*>(qemu.machine()->guest(HQ_PERCPU_PA));
-  }();
+  run_until_a_vm_runs(qemu, c);
+  const hq_cpu_info* cpu0 = el2_counts(qemu);
   const auto hvc32s = cpu0->guest_hvc32s, aborts = cpu0->guest_aborts;
   model::HostHvc register_kvm;
   register_kvm.x[0] = k::HVC_REGISTER_KVM;
   for (const model::Z cls :
        {k::ESR_ELx_EC_HVC32, k::ESR_ELx_EC_DABT_LOW, k::ESR_ELx_EC_IABT_LOW, k::ESR_ELx_EC_WFx}) {
-    run_until_a_vm_runs(qemu, cases.front());
+    run_until_a_vm_runs(qemu, c);
     EXPECT_EQ(qemu.step(trap_exit(cls)), model::StepKind::ok) << static_cast<int>(cls);
     EXPECT_TRUE(qemu.state().ihost);
     for (int i = 0; i < 3; ++i)
