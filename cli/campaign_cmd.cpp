@@ -255,7 +255,8 @@ Action add_campaign(CLI::App& app) {
                   "cases of this shard in all (rounded up to whole batches); the campaign is "
                   "done when they have run")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 48));
-  sub->add_option("--jobs", a->jobs, "worker processes (default: one per CPU; one per two CPUs for --target qemu)")
+  sub->add_option("--jobs", a->jobs,
+                  "worker processes (default: one per CPU; one per two CPUs for --target qemu)")
       ->check(CLI::Range(1u, 1024u));
   sub->add_option("--shard", a->shard,
                   "i/n: run only batches b with b % n == i, for spreading one campaign over "

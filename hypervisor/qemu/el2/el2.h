@@ -47,7 +47,7 @@ void hq_query_point(void);
  * interrupts to EL2: the VM's timer, an interrupt exit), TWI, TWE (WFI/WFE trap; QEMU 7.2 traps
  * only WFI), TSC (SMC traps), TACR, TID3 and TVM (the system-register traps KVM sets: ID
  * registers, auxiliary control, writes to the virtual-memory controls). HVC always traps. */
-#define HCR_GUEST                                                                         \
+#define HCR_GUEST                                                                        \
   (HCR_VALUE | (1ull << 4) | (1ull << 13) | (1ull << 14) | (1ull << 19) | (1ull << 21) | \
    (1ull << 18) | (1ull << 26))
 #define SPSR_EL1H_MASKED 0x3C5ull

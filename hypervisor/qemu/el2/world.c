@@ -178,11 +178,12 @@ static uint64_t fp_d1(void) {
 /* The VM's exit, trapped by the hardware as `kind` (enum hq_exit_kind), which must be how the
  * agent realizes the operation's exit (hq_exit_kind_of). x0..x30 are the hardware's at the trap
  * (the agent loaded the VM's; for an interrupt or abort its x30 held the agent's own value, and
- * the VM's is vm_x[30]; after HVC32 a32_exit put all of them back from vm_x). The exit code, syndrome and fault registers are the operation's
- * (docs/qemu.md: the generator's syndromes have IL = 0, which no trap reports, and the spec's
- * SYS64 class is abstract, so they are never the hardware's). If KCore resumes the VM, the
- * agent resumes after the trapped instruction (MRS, WFI), at guest_exit_resume in AArch64
- * (interrupt, abort, HVC32: nothing to resume after), or where the hvc returns. */
+ * the VM's is vm_x[30]; after HVC32 a32_exit put all of them back from vm_x). The exit code,
+ * syndrome and fault registers are the operation's (docs/qemu.md: the generator's syndromes
+ * have IL = 0, which no trap reports, and the spec's SYS64 class is abstract, so they are never
+ * the hardware's). If KCore resumes the VM, the agent resumes after the trapped instruction
+ * (MRS, WFI), at guest_exit_resume in AArch64 (interrupt, abort, HVC32: nothing to resume
+ * after), or where the hvc returns. */
 static void vm_exit(uint64_t* elr, uint64_t* spsr, enum hq_exit_kind kind) {
   struct kcore* kc = hq_kcore();
   const struct hq_slot* s = current_slot();

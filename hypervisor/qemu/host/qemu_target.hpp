@@ -92,15 +92,15 @@ class QemuTarget final : public harness::Target {
     uint64_t asks = 0;         // EL2's questions answered
     uint64_t events = 0;       // other-CPU events EL2 replayed
     uint64_t pages_copied = 0;
-    uint64_t accesses = 0;         // host loads and stores that reached the machine
-    uint64_t real_faults = 0;      // host stage-2 faults taken by a real access
-    uint64_t injected_faults = 0;  // ... injected (hvc #3)
-    uint64_t vcpu_runs = 0;        // VCPU_RUNs that reached the machine
-    uint64_t real_exits = 0;       // VM exits by a real trap (hvc, MRS, WFI, IRQ, stage-2 abort)
-    uint64_t injected_exits = 0;   // ... injected (hvc #5: WFE, unknown classes and codes)
-    uint64_t vm_accesses = 0;      // a running VM's loads and stores on the machine
-    uint64_t dma = 0;              // DMA loads and stores that reached the machine
-    uint64_t restart_changes = 0;  // resets whose EL2 restart changed the modelled state
+    uint64_t accesses = 0;            // host loads and stores that reached the machine
+    uint64_t real_faults = 0;         // host stage-2 faults taken by a real access
+    uint64_t injected_faults = 0;     // ... injected (hvc #3)
+    uint64_t vcpu_runs = 0;           // VCPU_RUNs that reached the machine
+    uint64_t real_exits = 0;          // VM exits by a real trap (hvc, MRS, WFI, IRQ, stage-2 abort)
+    uint64_t injected_exits = 0;      // ... injected (hvc #5: WFE, unknown classes and codes)
+    uint64_t vm_accesses = 0;         // a running VM's loads and stores on the machine
+    uint64_t dma = 0;                 // DMA loads and stores that reached the machine
+    uint64_t restart_changes = 0;     // resets whose EL2 restart changed the modelled state
     uint64_t stale_translations = 0;  // accesses EL2 saw go through a stale TLB entry
     std::vector<float> hypercall_us;  // each command's time (hypercalls, accesses, faults)
   };
